@@ -1,0 +1,8 @@
+"""Command families: one module each. Importing this package registers every command."""
+
+from importlib import import_module
+
+FAMILIES = ("strings", "connection")
+
+for _family in FAMILIES:
+    import_module(f"{__name__}.{_family}")

@@ -1,0 +1,100 @@
+"""The gate: every command, whatever its source, is checked and run here (Redis's processCommand
+and call()). Sources: a client socket, EXEC, scripts, AOF replay and replication streams.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from typing import TYPE_CHECKING
+
+from . import errors
+from .errors import RedisError
+from .registry import TABLE, Command
+from .resp.encode import QUEUED, error
+
+if TYPE_CHECKING:
+    from .connection import Client
+
+log = logging.getLogger("vermilion")
+
+_perf_ns = time.perf_counter_ns
+
+# Commands a client in MULTI runs at once instead of queueing.
+_MULTI_IMMEDIATE = frozenset({"exec", "discard", "multi", "watch", "quit", "reset"})
+
+
+def resolve(client: Client, argv: list) -> Command | bytes:
+    """The Command for ``argv``, or the encoded error that rejects it before it runs."""
+    name = argv[0]
+    cmd = TABLE.get(name)
+    if cmd is None:
+        cmd = TABLE.get(name.lower())
+        if cmd is None:
+            return reject(client, None, errors.unknown_command(argv))
+    if cmd.subcommands is not None and cmd.handler is None:
+        if len(argv) < 2:
+            return reject(client, cmd, errors.wrong_arity(cmd.full_name))
+        sub = cmd.subcommands.get(argv[1])
+        if sub is None:
+            sub = cmd.subcommands.get(argv[1].lower())
+            if sub is None:
+                return reject(client, cmd, errors.unknown_subcommand(argv[1], cmd.full_name))
+        cmd = sub
+    arity = cmd.arity
+    argc = len(argv)
+    if (arity > 0 and argc != arity) or argc < -arity:
+        return reject(client, cmd, errors.wrong_arity(cmd.full_name))
+    return cmd
+
+
+def execute(client: Client, argv: list) -> bytes | None:
+    """Run one command for ``client``; returns the encoded reply (None: nothing to send now)."""
+    cmd = resolve(client, argv)
+    if cmd.__class__ is bytes:
+        if client.multi is not None:
+            client.multi_error = True
+        return cmd
+    if client.auth_required and not cmd.no_auth:
+        return reject(client, cmd, errors.NOAUTH)
+    if client.multi is not None and cmd.name not in _MULTI_IMMEDIATE:
+        if cmd.no_multi:
+            client.multi_error = True
+            return reject(client, cmd, "ERR Command not allowed inside a transaction")
+        client.multi.append((cmd, argv))
+        return QUEUED
+    return call(client, cmd, argv)
+
+
+def call(client: Client, cmd: Command, argv: list) -> bytes | None:
+    """Run an accepted command and account for it (Redis's call())."""
+    client.current_command = cmd
+    start = _perf_ns()
+    try:
+        reply = cmd.handler(client, argv)
+    except RedisError as exc:
+        cmd.failed_calls += 1
+        reply = client.server.error_reply(exc.args[0])
+    except Exception:
+        reply = handler_crashed(client, cmd)
+    cmd.calls += 1
+    cmd.duration_ns += _perf_ns() - start
+    return reply
+
+
+def handler_crashed(client: Client, cmd: Command) -> bytes:
+    """A bug in a handler: log it, answer an error, never send the client a traceback."""
+    log.exception("error running %s", cmd.full_name)
+    client.server.log("warning", f"Internal error running '{cmd.full_name}' (see the traceback above)")
+    cmd.failed_calls += 1
+    return client.server.error_reply("ERR internal error running command")
+
+
+def reject(client: Client, cmd: Command | None, text: str) -> bytes:
+    """An error before the command ran: counted as rejected, as Redis does."""
+    if cmd is not None:
+        cmd.rejected_calls += 1
+    return client.server.error_reply(text)
+
+
+__all__ = ["execute", "call", "resolve", "reject", "error"]

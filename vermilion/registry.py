@@ -1,0 +1,176 @@
+"""The command table: each command is a handler plus its metadata, read from one source.
+
+Metadata (arity, flags, key positions and key specs, ACL categories, argument grammar, since
+version) lives as data in ``commands/meta/*.json``: the facts as Redis 7.0 reports them, the prose
+in our words. ``@command("name")`` binds a handler to that metadata; COMMAND, ACL, Cluster and the
+gate all read the resulting ``Command`` objects. Only commands that have a handler are in the
+table, so COMMAND never lists something that answers "unknown command".
+"""
+
+from __future__ import annotations
+
+import json
+import pathlib
+from collections.abc import Callable
+from typing import Any
+
+META_DIR = pathlib.Path(__file__).resolve().parent / "commands" / "meta"
+
+Handler = Callable[..., Any]
+
+
+class Command:
+    """One command or subcommand: its handler, metadata and statistics."""
+
+    __slots__ = (
+        "name",
+        "full_name",
+        "handler",
+        "arity",
+        "flags",
+        "first_key",
+        "last_key",
+        "key_step",
+        "acl_categories",
+        "info",
+        "docs",
+        "parent",
+        "subcommands",
+        "group",
+        "is_write",
+        "is_readonly",
+        "denyoom",
+        "no_auth",
+        "no_multi",
+        "is_admin",
+        "calls",
+        "duration_ns",
+        "gated",
+        "failed_calls",
+        "rejected_calls",
+        "id",
+    )
+
+    def __init__(self, full_name: str, info: list, docs: dict, parent: Command | None) -> None:
+        self.full_name = full_name
+        self.name = full_name.rsplit("|", 1)[-1]
+        self.handler: Handler | None = None
+        self.info = info
+        self.docs = docs
+        self.parent = parent
+        self.subcommands: dict[bytes, Command] | None = None
+        self.arity: int = info[1]
+        self.flags: frozenset[str] = frozenset(f["+"] for f in info[2]["~"])
+        self.first_key: int = info[3]
+        self.last_key: int = info[4]
+        self.key_step: int = info[5]
+        self.acl_categories: frozenset[str] = frozenset(c["+"][1:] for c in info[6]["~"])
+        self.group: str = doc_field(docs, "group") or "server"
+        self.is_write = "write" in self.flags
+        self.is_readonly = "readonly" in self.flags
+        self.denyoom = "denyoom" in self.flags
+        self.no_auth = "no_auth" in self.flags
+        self.no_multi = "no_multi" in self.flags
+        self.is_admin = "admin" in self.flags
+        self.id = 0
+        # True when the connection's inline fast path must send this command through the full
+        # gate (containers of subcommands; server-wide checks such as OOM, see refresh_gates).
+        self.gated = False
+        self.reset_stats()
+
+    def reset_stats(self) -> None:
+        self.calls = 0
+        self.duration_ns = 0
+        self.failed_calls = 0
+        self.rejected_calls = 0
+
+    def __repr__(self) -> str:
+        return f"<Command {self.full_name}>"
+
+
+def doc_field(docs: dict, field: str) -> Any:
+    for key, value in docs["%"]:
+        if key == field:
+            return value
+    return None
+
+
+def _load_meta() -> dict[str, dict]:
+    meta: dict[str, dict] = {}
+    for path in sorted(META_DIR.glob("*.json")):
+        for name, entry in json.loads(path.read_text()).items():
+            if name in meta:
+                raise RuntimeError(f"command {name!r} described twice ({path.name})")
+            meta[name] = entry
+    return meta
+
+
+META: dict[str, dict] = _load_meta()
+
+# name (lower and upper case bytes) -> Command, for the gate's lookup without decoding.
+TABLE: dict[bytes, Command] = {}
+# full name -> Command, every implemented command and subcommand, in registration order.
+COMMANDS: dict[str, Command] = {}
+
+
+def _register_top(name: str) -> Command:
+    existing = COMMANDS.get(name)
+    if existing is not None:
+        return existing
+    entry = META.get(name)
+    if entry is None:
+        raise RuntimeError(f"no metadata for command {name!r}")
+    cmd = Command(name, entry["info"], entry["docs"], None)
+    cmd.id = len(COMMANDS)
+    COMMANDS[name] = cmd
+    TABLE[name.encode()] = cmd
+    TABLE[name.upper().encode()] = cmd
+    return cmd
+
+
+def command(full_name: str) -> Callable[[Handler], Handler]:
+    """Bind the decorated function as the handler of ``full_name`` ("get", "config|get")."""
+
+    def bind(handler: Handler) -> Handler:
+        if "|" in full_name:
+            parent_name, sub_name = full_name.split("|", 1)
+            parent = _register_top(parent_name)
+            entry = META[parent_name]
+            sub_info = next((s for s in entry["info"][9] if s[0] == full_name), None)
+            sub_docs = None
+            for key, value in entry["docs"]["%"]:
+                if key == "subcommands":
+                    sub_docs = dict(value["%"]).get(full_name)
+            if sub_info is None or sub_docs is None:
+                raise RuntimeError(f"no metadata for subcommand {full_name!r}")
+            if parent.subcommands is None:
+                parent.subcommands = {}
+                parent.gated = True
+            key = sub_name.encode()
+            if key in parent.subcommands:
+                raise RuntimeError(f"subcommand {full_name!r} registered twice")
+            cmd = Command(full_name, sub_info, sub_docs, parent)
+            cmd.id = len(COMMANDS)
+            COMMANDS[full_name] = cmd
+            parent.subcommands[key] = cmd
+            parent.subcommands[sub_name.upper().encode()] = cmd
+        else:
+            cmd = _register_top(full_name)
+            if cmd.handler is not None:
+                raise RuntimeError(f"command {full_name!r} registered twice")
+        cmd.handler = handler
+        return handler
+
+    return bind
+
+
+def lookup(name: bytes) -> Command | None:
+    cmd = TABLE.get(name)
+    if cmd is None:
+        cmd = TABLE.get(name.lower())
+    return cmd
+
+
+def top_level() -> list[Command]:
+    """Implemented top-level commands (containers count when they have a subcommand)."""
+    return [c for c in COMMANDS.values() if c.parent is None]

@@ -1,0 +1,1 @@
+"""The wire layer: RESP request parsing and reply encoding. Knows nothing of data types."""

@@ -1,0 +1,338 @@
+"""Server state (databases, clients, statistics), listeners, the cron tick, and embedding."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import random
+import signal
+import socket
+import sys
+import threading
+import time
+from collections.abc import Callable
+from typing import Any
+
+from . import __version__
+from .config import Config
+from .connection import Client
+from .errors import error_code
+from .keyspace.db import Db, now_ms
+from .resp.encode import error as encode_error
+
+try:  # uvloop is optional: plain asyncio works, only slower
+    import uvloop
+except ImportError:  # pragma: no cover - depends on the platform
+    uvloop = None
+
+LEVELS = {"debug": 0, "verbose": 1, "notice": 2, "warning": 3, "nothing": 4}
+LEVEL_MARKS = ".-*#"
+
+
+class Stats:
+    """INFO stats counters; CONFIG RESETSTAT zeroes them."""
+
+    __slots__ = (
+        "total_connections_received",
+        "total_commands_processed",
+        "rejected_connections",
+        "expired_keys",
+        "expired_stale_perc",
+        "expired_time_cap_reached_count",
+        "expire_cycle_cpu_milliseconds",
+        "evicted_keys",
+        "keyspace_hits",
+        "keyspace_misses",
+        "total_error_replies",
+        "unexpected_error_replies",
+        "total_net_input_bytes",
+        "total_net_output_bytes",
+        "error_codes",
+    )
+
+    def __init__(self) -> None:
+        self.reset()
+
+    def reset(self) -> None:
+        for name in self.__slots__:
+            setattr(self, name, 0)
+        self.error_codes: dict[str, int] = {}
+
+
+class Server:
+    """A Vermilion server. ``Server(port=0).start()`` runs one in a background thread."""
+
+    def __init__(self, config: Config | None = None, **options: Any) -> None:
+        self.config = config or Config()
+        for name, value in options.items():
+            self.config.set(name.replace("_", "-"), value)
+        self.dbs = [Db(self, index) for index in range(self.config.databases)]
+        self.clients: dict[int, Client] = {}
+        self.next_client_id = 1
+        self.stats = Stats()
+        self.dirty = 0
+        self.start_time = time.time()
+        self.loop: asyncio.AbstractEventLoop | None = None
+        self.listeners: list[asyncio.AbstractServer] = []
+        self.port = self.config.port
+        self.active_expire_enabled = True
+        self.cron_handle: asyncio.TimerHandle | None = None
+        self.cron_loops = 0
+        self.shutdown_hooks: list[Callable[[], None]] = []
+        self.stopped = asyncio.Event() if False else None
+        self._thread: threading.Thread | None = None
+        self._ready = threading.Event()
+        self._start_error: BaseException | None = None
+        self.pid = os.getpid()
+        self.role_mark = "M"
+        self.log_stream = None
+
+    # -- logging in Redis's format -----------------------------------------------------------
+
+    def log(self, level: str, message: str) -> None:
+        if LEVELS[level] < LEVELS.get(self.config.loglevel, 2):
+            return
+        now = time.time()
+        stamp = time.strftime("%d %b %Y %H:%M:%S", time.localtime(now))
+        line = f"{self.pid}:{self.role_mark} {stamp}.{int(now * 1000) % 1000:03d} {LEVEL_MARKS[LEVELS[level]]} {message}\n"
+        stream = self.log_stream
+        if stream is None:
+            if self.config.logfile:
+                stream = self.log_stream = open(self.config.logfile, "a", buffering=1)
+            else:
+                stream = sys.stdout
+        stream.write(line)
+        stream.flush()
+
+    def log_verbose(self, message: str) -> None:
+        self.log("verbose", message)
+
+    # -- hooks the connection and the keyspace call -------------------------------------------
+
+    def auth_required_by_default(self) -> bool:
+        return bool(self.config.requirepass)
+
+    def expire_allowed(self) -> bool:
+        return True
+
+    def key_expired(self, db: Db, key: bytes) -> None:
+        """A key expired (lazily or actively): the place for events and propagation."""
+
+    def error_reply(self, text: str, protocol: bool = False) -> bytes:
+        stats = self.stats
+        stats.total_error_replies += 1
+        code = error_code(text)
+        stats.error_codes[code] = stats.error_codes.get(code, 0) + 1
+        return encode_error(text)
+
+    def client_connected(self, client: Client) -> None:
+        client.id = self.next_client_id
+        self.next_client_id += 1
+        self.clients[client.id] = client
+        self.stats.total_connections_received += 1
+        transport = client.transport
+        sock = transport.get_extra_info("socket")
+        peer = transport.get_extra_info("peername")
+        local = transport.get_extra_info("sockname")
+        if sock is not None:
+            client.fd = sock.fileno()
+            if sock.family in (socket.AF_INET, socket.AF_INET6):
+                try:
+                    sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+                except OSError:
+                    pass
+        client.address = _format_address(peer)
+        client.local_address = _format_address(local)
+
+    def client_disconnected(self, client: Client) -> None:
+        self.clients.pop(client.id, None)
+        for db, key in client.watching:
+            watchers = db.watched.get(key)
+            if watchers and client in watchers:
+                watchers.remove(client)
+                if not watchers:
+                    del db.watched[key]
+        client.watching = []
+
+    def client_info_line(self, client: Client) -> str:
+        return f"id={client.id} addr={client.address} laddr={client.local_address} fd={client.fd} name={client.name.decode(errors='replace')}"
+
+    # -- cron: active expiry and the rest, hz times a second ----------------------------------
+
+    def cron(self) -> None:
+        self.cron_loops += 1
+        try:
+            if self.active_expire_enabled:
+                self.active_expire_cycle()
+        finally:
+            hz = max(1, min(self.config.hz, 500))
+            self.cron_handle = self.loop.call_later(1.0 / hz, self.cron)
+
+    def active_expire_cycle(self) -> None:
+        """Redis 7's slow cycle: walk each db's keys with a TTL in steps of 20, repeating while
+        more than 10% of a step had expired, within 25% of a cron period."""
+        hz = max(1, min(self.config.hz, 500))
+        deadline = time.perf_counter() + 0.25 / hz
+        stats = self.stats
+        for db in self.dbs:
+            expires = db.expires
+            if not expires:
+                continue
+            while True:
+                if db.expire_scan_pos >= len(db.expire_scan):
+                    db.expire_scan = list(expires)
+                    db.expire_scan_pos = 0
+                    if not db.expire_scan:
+                        break
+                batch = db.expire_scan[db.expire_scan_pos : db.expire_scan_pos + 20]
+                db.expire_scan_pos += len(batch)
+                now = now_ms()
+                expired = sampled = 0
+                for key in batch:
+                    when = expires.get(key)
+                    if when is None:
+                        continue
+                    sampled += 1
+                    if when <= now:
+                        db.expire_key(key)
+                        expired += 1
+                if time.perf_counter() > deadline:
+                    stats.expired_time_cap_reached_count += 1
+                    return
+                if sampled == 0 or expired * 100 // sampled <= 10:
+                    break
+
+    # -- running ------------------------------------------------------------------------------
+
+    async def listen(self) -> None:
+        self.loop = asyncio.get_running_loop()
+        factory = lambda: Client(self)  # noqa: E731
+        port = self.config.port
+        hosts = [h.lstrip("-") for h in self.config.bind] or ["0.0.0.0"]
+        optional = {h.lstrip("-") for h in self.config.bind if h.startswith("-")}
+        for host in hosts:
+            try:
+                listener = await self.loop.create_server(
+                    factory, host, port, reuse_address=True, backlog=511
+                )
+            except OSError as exc:
+                if host in optional:
+                    continue
+                self.log("warning", f"Warning: Could not create server TCP listening socket {host}:{port}: {exc.strerror}")
+                self.log("warning", f"Failed listening on port {port} (tcp), aborting.")
+                raise
+            self.listeners.append(listener)
+            if port == 0:
+                port = listener.sockets[0].getsockname()[1]
+        self.port = port
+        self.cron_handle = self.loop.call_later(1.0 / max(1, self.config.hz), self.cron)
+
+    async def close(self) -> None:
+        if self.cron_handle is not None:
+            self.cron_handle.cancel()
+        for listener in self.listeners:
+            listener.close()
+        for client in list(self.clients.values()):
+            client.close()
+        for listener in self.listeners:
+            await listener.wait_closed()
+        self.listeners = []
+        for hook in self.shutdown_hooks:
+            hook()
+
+    def run(self) -> int:
+        """Serve in this thread until SIGTERM, SIGINT or SHUTDOWN; returns the exit code."""
+        if uvloop is not None:
+            asyncio.set_event_loop_policy(uvloop.EventLoopPolicy())
+        return asyncio.run(self._main())
+
+    async def _main(self) -> int:
+        try:
+            await self.listen()
+        except OSError:
+            return 1
+        self.log("notice", "Ready to accept connections tcp")
+        stop = asyncio.get_running_loop().create_future()
+        self._stop_future = stop
+        for signum in (signal.SIGTERM, signal.SIGINT):
+            try:
+                self.loop.add_signal_handler(signum, self._signal_shutdown, signum)
+            except (NotImplementedError, RuntimeError):
+                pass
+        code = await stop
+        await self.close()
+        return code
+
+    def _signal_shutdown(self, signum: int) -> None:
+        name = "SIGINT" if signum == signal.SIGINT else "SIGTERM"
+        self.log("warning", f"Received {name} scheduling shutdown...")
+        self.request_shutdown(0)
+
+    def request_shutdown(self, code: int = 0) -> None:
+        future = getattr(self, "_stop_future", None)
+        if future is not None and not future.done():
+            self.log("warning", "User requested shutdown...")
+            self.log("warning", "Redis is now ready to exit, bye bye...")
+            future.set_result(code)
+
+    # -- embedding ----------------------------------------------------------------------------
+
+    def start(self, timeout: float = 10.0) -> Server:
+        """Start serving in a background thread; returns once the port is listening."""
+        self._thread = threading.Thread(target=self._thread_main, name="vermilion", daemon=True)
+        self._thread.start()
+        if not self._ready.wait(timeout):
+            raise RuntimeError("vermilion server did not start in time")
+        if self._start_error is not None:
+            raise self._start_error
+        return self
+
+    def _thread_main(self) -> None:
+        loop = uvloop.new_event_loop() if uvloop is not None else asyncio.new_event_loop()
+        asyncio.set_event_loop(loop)
+        try:
+            loop.run_until_complete(self._thread_serve())
+        finally:
+            loop.close()
+
+    async def _thread_serve(self) -> None:
+        try:
+            await self.listen()
+        except BaseException as exc:  # reported to the thread that called start()
+            self._start_error = exc
+            self._ready.set()
+            return
+        self._stop_future = asyncio.get_running_loop().create_future()
+        self._ready.set()
+        await self._stop_future
+        await self.close()
+
+    def stop(self, timeout: float = 10.0) -> None:
+        """Stop a server started with start()."""
+        if self.loop is not None and self._thread is not None:
+            self.loop.call_soon_threadsafe(self.request_shutdown, 0)
+            self._thread.join(timeout)
+            self._thread = None
+
+    def __enter__(self) -> Server:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    def random_db_key(self, db: Db) -> bytes | None:
+        if not db.data:
+            return None
+        return random.choice(list(db.data))
+
+
+def _format_address(address: Any) -> str:
+    if not address:
+        return ""
+    if isinstance(address, tuple):
+        host, port = address[0], address[1]
+        return f"{host}:{port}"
+    return str(address)
+
+
+__all__ = ["Server", "Stats", "__version__"]
