@@ -66,10 +66,12 @@ class Server:
         self.config = config or Config()
         for name, value in options.items():
             self.config.set(name.replace("_", "-"), value)
-        self.dbs = [Db(self, index) for index in range(self.config.databases)]
         self.clients: dict[int, Client] = {}
         self.next_client_id = 1
         self.stats = Stats()
+        # Seconds since the epoch, refreshed by the cron: the clock of per-key access times.
+        self.lru_clock = int(time.time())
+        self.dbs = [Db(self, index) for index in range(self.config.databases)]
         self.dirty = 0
         self.start_time = time.time()
         self.loop: asyncio.AbstractEventLoop | None = None
@@ -161,6 +163,7 @@ class Server:
 
     def cron(self) -> None:
         self.cron_loops += 1
+        self.lru_clock = int(time.time())
         try:
             if self.active_expire_enabled:
                 self.active_expire_cycle()

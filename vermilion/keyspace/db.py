@@ -20,13 +20,29 @@ def now_ms() -> int:
 
 
 class Db:
-    __slots__ = ("index", "data", "expires", "server", "watched", "deletions", "expire_scan", "expire_scan_pos", "avg_ttl", "scan_snapshots")
+    __slots__ = (
+        "index",
+        "data",
+        "expires",
+        "access",
+        "server",
+        "stats",
+        "watched",
+        "deletions",
+        "expire_scan",
+        "expire_scan_pos",
+        "avg_ttl",
+        "scan_snapshots",
+    )
 
     def __init__(self, server: Server, index: int) -> None:
         self.index = index
         self.server = server
         self.data: dict[bytes, Any] = {}
         self.expires: dict[bytes, int] = {}
+        # key -> server.lru_clock at its last access (OBJECT IDLETIME, LRU/LFU eviction later)
+        self.access: dict[bytes, int] = {}
+        self.stats = server.stats
         # key -> list of clients WATCHing it in this db
         self.watched: dict[bytes, list] = {}
         # Count of keys ever removed; lets SCAN cursors survive a rebuilt snapshot (see scan()).
@@ -42,26 +58,30 @@ class Db:
     def lookup_read(self, key: bytes) -> Any:
         """The live value of ``key`` for a read command, or None; counts hits and misses."""
         value = self.data.get(key)
-        if value is not None and self.expires:
+        if value is None:
+            self.stats.keyspace_misses += 1
+            return None
+        if self.expires:
             when = self.expires.get(key)
             if when is not None and when <= now_ms() and self.server.expire_allowed():
                 self.expire_key(key)
-                value = None
-        stats = self.server.stats
-        if value is None:
-            stats.keyspace_misses += 1
-        else:
-            stats.keyspace_hits += 1
+                self.stats.keyspace_misses += 1
+                return None
+        self.stats.keyspace_hits += 1
+        self.access[key] = self.server.lru_clock
         return value
 
     def lookup_write(self, key: bytes) -> Any:
         """The live value of ``key`` for a write command, or None (no hit/miss counting)."""
         value = self.data.get(key)
-        if value is not None and self.expires:
+        if value is None:
+            return None
+        if self.expires:
             when = self.expires.get(key)
             if when is not None and when <= now_ms() and self.server.expire_allowed():
                 self.expire_key(key)
-                value = None
+                return None
+        self.access[key] = self.server.lru_clock
         return value
 
     def exists(self, key: bytes) -> bool:
@@ -75,6 +95,7 @@ class Db:
     def set_value(self, key: bytes, value: Any, keep_ttl: bool = False) -> None:
         """Create or overwrite ``key``; drops its TTL unless ``keep_ttl``."""
         self.data[key] = value
+        self.access[key] = self.server.lru_clock
         if not keep_ttl and self.expires:
             self.expires.pop(key, None)
         self.modified(key)
@@ -83,6 +104,7 @@ class Db:
         """Remove ``key`` if it exists (expired or not); True when something was removed."""
         if self.data.pop(key, None) is None:
             return False
+        self.access.pop(key, None)
         if self.expires:
             self.expires.pop(key, None)
         self.deletions += 1
@@ -113,8 +135,9 @@ class Db:
         """Remove a key whose time has come (lazily on access or by the active cycle)."""
         self.data.pop(key, None)
         self.expires.pop(key, None)
+        self.access.pop(key, None)
         self.deletions += 1
-        self.server.stats.expired_keys += 1
+        self.stats.expired_keys += 1
         self.modified(key)
         self.server.key_expired(self, key)
 
@@ -124,6 +147,7 @@ class Db:
             self.modified(key, 0)
         self.data = {}
         self.expires = {}
+        self.access = {}
         self.deletions += removed
         self.expire_scan = []
         self.expire_scan_pos = 0
