@@ -25,7 +25,8 @@ if TYPE_CHECKING:
 _TABLE_GET = TABLE.get
 _clock = time.perf_counter_ns
 
-# CLIENT REPLY modes
+# CLIENT REPLY modes. SKIP_NEXT is set by CLIENT REPLY SKIP itself and becomes SKIP once that
+# command is done, so exactly the following command's reply is dropped.
 REPLY_ON, REPLY_OFF, REPLY_SKIP_NEXT, REPLY_SKIP = 0, 1, 2, 3
 
 
@@ -35,7 +36,6 @@ class Client(asyncio.Protocol):
         "transport",
         "reader",
         "raw_pending",
-        "raw_commands",
         "exact",
         "out",
         "id",
@@ -66,15 +66,17 @@ class Client(asyncio.Protocol):
         "no_touch",
         "is_unix",
         "gated",
+        "suspended",
+        "interrupted",
     )
 
     def __init__(self, server: Server) -> None:
         self.server = server
         self.transport: Any = None
         self.reader = hiredis.Reader()
-        # Raw bytes hiredis holds but has not fully parsed, kept to re-parse exactly on error.
+        # The raw bytes hiredis holds from the first request it has not returned yet: kept so
+        # that the exact parser can take over from that point (see _run_fast's end).
         self.raw_pending: list[bytes] = []
-        self.raw_commands = 0
         self.exact: ExactParser | None = None
         self.out: list[bytes] = []
         self.id = 0
@@ -107,6 +109,9 @@ class Client(asyncio.Protocol):
         # True while any per-client gate applies (auth pending, MULTI, pub/sub mode, ...):
         # the connection then sends every command through dispatch.execute.
         self.gated = self.auth_required
+        self.suspended = False
+        # Set with closing or suspended: tells the request loop to stop after this command.
+        self.interrupted = False
 
     # -- asyncio.Protocol -------------------------------------------------------------------
 
@@ -116,6 +121,7 @@ class Client(asyncio.Protocol):
 
     def connection_lost(self, exc: Exception | None) -> None:
         self.closing = True
+        self.interrupted = True
         self.server.client_disconnected(self)
 
     def data_received(self, data: bytes) -> None:
@@ -125,13 +131,18 @@ class Client(asyncio.Protocol):
         if self.exact is not None or (not self.raw_pending and data[0] != 42):
             self._exact_received(data)
             return
+        self.reader.feed(data)
+        self.raw_pending.append(data)
+        if not self.suspended:
+            self._run_fast()
+
+    def _run_fast(self) -> None:
+        """Run every complete request hiredis holds, then write all the replies at once."""
         reader = self.reader
-        reader.feed(data)
-        raw = self.raw_pending
-        raw.append(data)
         out = self.out
         gets = reader.gets
         done = 0
+        batch = []
         clock = _clock
         # The common case runs inline: a known command, right arity, no gate to consult.
         # Everything else goes through dispatch.execute, which applies every check.
@@ -141,7 +152,7 @@ class Client(asyncio.Protocol):
                 argv = gets()
                 if argv is False:
                     break
-                if argv.__class__ is not list:
+                if argv.__class__ is not list or not argv:
                     self._recover(done)
                     return
                 for arg in argv:
@@ -149,13 +160,9 @@ class Client(asyncio.Protocol):
                         self._recover(done)
                         return
                 done += 1
-                cmd = _TABLE_GET(argv[0]) if argv else None
-                if (
-                    cmd is None
-                    or cmd.gated
-                    or self.gated
-                    or (cmd.arity != len(argv) and (cmd.arity > 0 or len(argv) < -cmd.arity))
-                ):
+                batch.append(argv)
+                cmd = _TABLE_GET(argv[0])
+                if cmd is None or cmd.gated or self.gated or not cmd.min_args <= len(argv) <= cmd.max_args:
                     reply = execute(self, argv)
                     started = clock()
                 else:
@@ -170,33 +177,91 @@ class Client(asyncio.Protocol):
                     ended = clock()
                     cmd.duration_ns += ended - started
                     started = ended
-                if reply is not None and self.reply_mode == REPLY_ON:
-                    out.append(reply)
-                elif self.reply_mode != REPLY_ON:
+                if not self.reply_mode:
+                    if reply is not None:
+                        out.append(reply)
+                else:
                     self._reply_mode_step()
-                if self.closing:
+                if self.interrupted:
                     break
         except hiredis.ProtocolError:
             self._recover(done)
             return
         self.server.stats.total_commands_processed += done
-        if reader.has_data():
-            self.raw_commands += done
+        if done == 0:
+            # Nothing completed: what is retained is the start of one partial request.
+            if len(self.raw_pending) == 1 and not self.interrupted:
+                self._check_tail(self.raw_pending[0])
+        elif self.interrupted or not _ends_with_request(self.raw_pending[-1], batch[-1]):
+            self._keep_tail(batch)
         else:
-            raw.clear()
-            self.raw_commands = 0
+            self.raw_pending.clear()
         if out:
             self.flush()
+
+    def _keep_tail(self, batch: list) -> None:
+        """Drop the bytes of the requests hiredis returned; keep and check the partial rest."""
+        consumed = 0
+        for argv in batch:
+            consumed += encoded_length(argv)
+        raw = self.raw_pending
+        joined = raw[0] if len(raw) == 1 else b"".join(raw)
+        if consumed >= len(joined):
+            raw.clear()
+            return
+        tail = joined[consumed:]
+        self.raw_pending = [tail]
+        if not self.interrupted:
+            self._check_tail(tail)
+
+    def _check_tail(self, tail: bytes) -> None:
+        """Apply Redis's header checks to a partial request now, as Redis does on arrival
+        (hiredis would wait for a 1 GB bulk or 3e9 elements before complaining)."""
+        parser = self._new_exact_parser()
+        parser.feed(tail[:65536 + 64])
+        try:
+            if parser.next_command() is None:
+                return
+        except ProtocolError:
+            pass
+        self._recover(0)
+
+    # -- suspending a client's pipeline (blocking commands, CLIENT PAUSE) -------------------
+
+    def suspend(self) -> None:
+        """Stop running this client's queued requests after the current one.
+
+        Reading goes on (so a disconnect is noticed and the bytes are kept), but nothing more is
+        executed until resume(). The command that suspends usually returns None and sends its
+        reply later with send().
+        """
+        self.suspended = True
+        self.interrupted = True
+
+    def resume(self) -> None:
+        """Run the requests that arrived while suspended, on the next loop turn."""
+        if self.suspended:
+            self.suspended = False
+            self.interrupted = self.closing
+            self.server.loop.call_soon(self._resume_pending)
+
+    def _resume_pending(self) -> None:
+        if self.closing or self.suspended:
+            return
+        if self.exact is not None:
+            self._run_exact()
+        elif self.raw_pending:
+            self._run_fast()
 
     # -- slow paths -------------------------------------------------------------------------
 
     def _recover(self, done_now: int) -> None:
         """hiredis disagreed with Redis's rules: re-parse the retained bytes exactly."""
+        self.server.stats.total_commands_processed += done_now
         parser = self._new_exact_parser()
         parser.feed(b"".join(self.raw_pending))
-        skip = self.raw_commands + done_now
+        skip = done_now
         self.raw_pending = []
-        self.raw_commands = 0
         self.reader = hiredis.Reader()
         try:
             while skip:
@@ -220,7 +285,8 @@ class Client(asyncio.Protocol):
         if self.exact is None:
             self.exact = self._new_exact_parser()
         self.exact.feed(data)
-        self._run_exact()
+        if not self.suspended:
+            self._run_exact()
 
     def _run_exact(self) -> None:
         parser = self.exact
@@ -240,21 +306,26 @@ class Client(asyncio.Protocol):
             if not argv:
                 continue
             reply = execute(self, argv)
-            if reply is not None and self.reply_mode == REPLY_ON:
-                out.append(reply)
-            elif self.reply_mode != REPLY_ON:
+            self.server.stats.total_commands_processed += 1
+            if self.reply_mode == REPLY_ON:
+                if reply is not None:
+                    out.append(reply)
+            else:
                 self._reply_mode_step()
-        if parser.pending() == 0:
+            if self.suspended:
+                break
+        if parser.pending() == 0 and not self.suspended:
             # Back to the fast path once the exact parser holds nothing.
             self.exact = None
         if out:
             self.flush()
 
     def _reply_mode_step(self) -> None:
+        """After a command whose reply was suppressed: CLIENT REPLY SKIP covers one command."""
         if self.reply_mode == REPLY_SKIP:
-            self.reply_mode = REPLY_SKIP_NEXT
-        elif self.reply_mode == REPLY_SKIP_NEXT:
             self.reply_mode = REPLY_ON
+        elif self.reply_mode == REPLY_SKIP_NEXT:
+            self.reply_mode = REPLY_SKIP
 
     # -- output -----------------------------------------------------------------------------
 
@@ -270,16 +341,22 @@ class Client(asyncio.Protocol):
             self.transport.close()
 
     def send(self, data: bytes) -> None:
-        """Queue bytes from outside this client's own command (pub/sub, unblocking)."""
+        """Write bytes from outside this client's own command (pub/sub, unblocking)."""
         if not self.closing:
             self.transport.write(data)
 
+    def update_gate(self) -> None:
+        """Recompute ``gated`` after a per-client condition changed."""
+        self.gated = self.auth_required or self.multi is not None
+
     def close_after_reply(self) -> None:
         self.closing = True
+        self.interrupted = True
         self.kill_after_reply = True
 
     def close(self) -> None:
         self.closing = True
+        self.interrupted = True
         if self.transport is not None:
             self.transport.close()
 
@@ -287,8 +364,24 @@ class Client(asyncio.Protocol):
         return self.server.client_info_line(self)
 
 
-def _all_bulk(argv: list) -> bool:
+def _ends_with_request(chunk: bytes, argv: list) -> bool:
+    """Whether ``chunk`` ends exactly with the encoding of ``argv``: the cheap test that a read
+    ended on a request boundary (hiredis does not say whether it holds a partial request)."""
+    if len(argv) > 8:
+        return False
+    size = 0
     for arg in argv:
-        if arg.__class__ is not bytes:
-            return False
-    return len(argv) > 0
+        size += len(arg)
+    if size > 1024:
+        return False
+    encoded = b"*%d\r\n" % len(argv) + b"".join([b"$%d\r\n%s\r\n" % (len(a), a) for a in argv])
+    return chunk.endswith(encoded)
+
+
+def encoded_length(argv: list) -> int:
+    """Bytes a request took on the wire (hiredis accepts only Redis's canonical numbers)."""
+    length = 3 + len(str(len(argv)))
+    for arg in argv:
+        size = len(arg)
+        length += 5 + len(str(size)) + size
+    return length

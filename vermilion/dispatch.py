@@ -32,7 +32,8 @@ def resolve(client: Client, argv: list) -> Command | bytes:
         cmd = TABLE.get(name.lower())
         if cmd is None:
             return reject(client, None, errors.unknown_command(argv))
-    if cmd.subcommands is not None and cmd.handler is None:
+    # A container with its own handler (COMMAND) runs it only when no subcommand is named.
+    if cmd.subcommands is not None and (cmd.handler is None or len(argv) > 1):
         if len(argv) < 2:
             return reject(client, cmd, errors.wrong_arity(cmd.full_name))
         sub = cmd.subcommands.get(argv[1])

@@ -46,6 +46,8 @@ class Command:
         "calls",
         "duration_ns",
         "gated",
+        "min_args",
+        "max_args",
         "failed_calls",
         "rejected_calls",
         "id",
@@ -60,6 +62,9 @@ class Command:
         self.parent = parent
         self.subcommands: dict[bytes, Command] | None = None
         self.arity: int = info[1]
+        # Arity as a range of argument counts, so the fast path checks it in one comparison.
+        self.min_args = abs(self.arity)
+        self.max_args = self.arity if self.arity > 0 else 2**31
         self.flags: frozenset[str] = frozenset(f["+"] for f in info[2]["~"])
         self.first_key: int = info[3]
         self.last_key: int = info[4]

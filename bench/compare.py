@@ -1,0 +1,122 @@
+"""Throughput of Vermilion against a real redis-server, measured in the same run.
+
+Starts both servers, runs redis-benchmark against each in turn (alternating, several rounds) and
+prints, per test and pipeline depth, the median requests/s of each, their ratio, and each server's
+CPU time per request (utime+stime from /proc/PID/stat): at -P 1 redis-benchmark's own thread is the
+bottleneck, so the CPU figure is the fairer comparison there.
+
+usage: python bench/compare.py [--tests set,get,incr,mset] [--pipelines 1,16] [--clients 50]
+                               [--requests 200000] [--rounds 3] [--extra "-d 3"]
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import io
+import os
+import shutil
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def wait_port(port: int, timeout: float = 15.0) -> None:
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=0.5).close()
+            return
+        except OSError:
+            time.sleep(0.05)
+    raise SystemExit(f"server on port {port} did not start")
+
+
+def cpu_seconds(pid: int) -> float:
+    with open(f"/proc/{pid}/stat") as stat:
+        fields = stat.read().rsplit(")", 1)[1].split()
+    ticks = os.sysconf("SC_CLK_TCK")
+    return (int(fields[11]) + int(fields[12])) / ticks  # utime, stime
+
+
+def run_benchmark(port: int, pid: int, test: str, pipeline: int, args) -> tuple[float, float]:
+    """(requests per second, server CPU microseconds per request) for one redis-benchmark run."""
+    command = [
+        "redis-benchmark", "-p", str(port), "-c", str(args.clients), "-n", str(args.requests),
+        "-P", str(pipeline), "-t", test, "--csv", *args.extra.split(),
+    ]
+    before = cpu_seconds(pid)
+    output = subprocess.run(command, capture_output=True, text=True, check=True).stdout
+    used = cpu_seconds(pid) - before
+    rows = [row for row in csv.reader(io.StringIO(output)) if row and row[0] != "test"]
+    rps = float(rows[0][1])
+    return rps, used * 1e6 / args.requests
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--tests", default="set,get,incr,mset")
+    parser.add_argument("--pipelines", default="1,16")
+    parser.add_argument("--clients", type=int, default=50)
+    parser.add_argument("--requests", type=int, default=200000)
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--extra", default="")
+    args = parser.parse_args()
+    if shutil.which("redis-benchmark") is None or shutil.which("redis-server") is None:
+        raise SystemExit("needs redis-server and redis-benchmark (apt-get install redis-server redis-tools)")
+
+    workdir = tempfile.mkdtemp(prefix="vermilion-bench-")
+    redis_port, ours_port = free_port(), free_port()
+    redis_proc = subprocess.Popen(
+        ["redis-server", "--port", str(redis_port), "--save", "", "--appendonly", "no", "--dir", workdir],
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )
+    ours_proc = subprocess.Popen(
+        [sys.executable, "-m", "vermilion", "--port", str(ours_port), "--save", ""],
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, cwd=workdir,
+    )
+    try:
+        wait_port(redis_port)
+        wait_port(ours_port)
+        results: dict[tuple[str, int, str], list[tuple[float, float]]] = {}
+        for _ in range(args.rounds):
+            for pipeline in [int(p) for p in args.pipelines.split(",")]:
+                for test in args.tests.split(","):
+                    for name, port, proc in (("vermilion", ours_port, ours_proc), ("redis", redis_port, redis_proc)):
+                        results.setdefault((test, pipeline, name), []).append(
+                            run_benchmark(port, proc.pid, test, pipeline, args)
+                        )
+        print(f"redis-benchmark -c {args.clients} -n {args.requests}, median of {args.rounds} rounds {args.extra}")
+        print(f"{'test':<8}{'-P':>4}{'vermilion rps':>15}{'redis rps':>12}{'ratio':>7}"
+              f"{'us/req ours':>13}{'us/req redis':>14}{'cpu ratio':>10}")
+        for pipeline in [int(p) for p in args.pipelines.split(",")]:
+            for test in args.tests.split(","):
+                ours = results[(test, pipeline, "vermilion")]
+                theirs = results[(test, pipeline, "redis")]
+                ours_rps = statistics.median(r for r, _ in ours)
+                their_rps = statistics.median(r for r, _ in theirs)
+                ours_cpu = statistics.median(c for _, c in ours)
+                their_cpu = statistics.median(c for _, c in theirs)
+                print(f"{test.upper():<8}{pipeline:>4}{ours_rps:>15,.0f}{their_rps:>12,.0f}{ours_rps / their_rps:>7.2f}"
+                      f"{ours_cpu:>13.2f}{their_cpu:>14.2f}{their_cpu / ours_cpu if ours_cpu else 0:>10.2f}")
+    finally:
+        for proc in (ours_proc, redis_proc):
+            proc.terminate()
+            proc.wait(10)
+        shutil.rmtree(workdir, ignore_errors=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

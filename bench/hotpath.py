@@ -1,0 +1,59 @@
+"""In-process cost of the request path, without sockets: feeds pipelined requests to a Client
+with a fake transport and reports nanoseconds per command. For profiling the hot path only;
+quote bench/compare.py (real redis-benchmark against real Redis) for figures.
+
+usage: python bench/hotpath.py [--pipeline 16] [--batches 20000]
+"""
+
+from __future__ import annotations
+
+import argparse
+import time
+
+from vermilion import commands  # noqa: F401
+from vermilion.connection import Client
+from vermilion.server import Server
+
+
+class FakeTransport:
+    def __init__(self) -> None:
+        self.written = 0
+
+    def write(self, data: bytes) -> None:
+        self.written += len(data)
+
+    def get_extra_info(self, name: str, default=None):
+        return default
+
+    def close(self) -> None:
+        pass
+
+
+def request(*args: bytes) -> bytes:
+    return b"*%d\r\n" % len(args) + b"".join(b"$%d\r\n%s\r\n" % (len(a), a) for a in args)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--pipeline", type=int, default=16)
+    parser.add_argument("--batches", type=int, default=20000)
+    args = parser.parse_args()
+    server = Server()
+    client = Client(server)
+    client.connection_made(FakeTransport())
+    workloads = {
+        "SET": request(b"SET", b"key:__rand_int__", b"xxx"),
+        "GET": request(b"GET", b"key:__rand_int__"),
+        "PING": request(b"PING"),
+    }
+    for name, one in workloads.items():
+        batch = one * args.pipeline
+        started = time.perf_counter()
+        for _ in range(args.batches):
+            client.data_received(batch)
+        elapsed = time.perf_counter() - started
+        print(f"{name:<5} {elapsed * 1e9 / (args.batches * args.pipeline):8.0f} ns/command")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,20 @@
+#!/usr/bin/env bash
+# Create or refresh the project's virtual environment (.venv) idempotently.
+# usage: scripts/bootstrap.sh [extras]   e.g. "test" for the test dependencies
+set -euo pipefail
+root=$(cd "$(dirname "$0")/.." && pwd)
+extras=${1:-}
+venv="$root/.venv"
+python=${PYTHON:-python3}
+if [ ! -x "$venv/bin/python" ]; then
+    "$python" -m venv "$venv"
+fi
+spec="$root"
+[ -n "$extras" ] && spec="$root[$extras]"
+# Reinstall only when the dependency list or the extras changed.
+stamp="$venv/.vermilion-installed"
+want="$(sha256sum "$root/pyproject.toml" | cut -d' ' -f1) $extras"
+if [ ! -f "$stamp" ] || ! grep -qxF "$want" "$stamp"; then
+    "$venv/bin/python" -m pip install --quiet --disable-pip-version-check -e "$spec"
+    echo "$want" >> "$stamp"
+fi

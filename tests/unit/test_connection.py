@@ -1,0 +1,74 @@
+"""The connection's request loop with a fake transport: any chunking gives the same replies,
+and the bytes kept for exact re-parsing stay bounded."""
+
+from __future__ import annotations
+
+from hypothesis import given, settings, strategies as st
+
+from vermilion import commands  # noqa: F401
+from vermilion.connection import Client
+from vermilion.server import Server
+
+from tests.resp_raw import encode_command
+
+
+class FakeTransport:
+    def __init__(self) -> None:
+        self.data = bytearray()
+        self.closed = False
+
+    def write(self, data: bytes) -> None:
+        self.data += data
+
+    def get_extra_info(self, name: str, default=None):
+        return default
+
+    def close(self) -> None:
+        self.closed = True
+
+
+def new_client() -> tuple[Client, FakeTransport]:
+    server = Server()
+    client = Client(server)
+    transport = FakeTransport()
+    client.connection_made(transport)
+    return client, transport
+
+
+REQUESTS = [
+    (encode_command(("PING",)), b"+PONG\r\n"),
+    (encode_command(("SET", "k", "v" * 300)), b"+OK\r\n"),
+    (encode_command(("GET", "k")), b"$300\r\n" + b"v" * 300 + b"\r\n"),
+    (encode_command(("PING", "x\r\ny")), b"$4\r\nx\r\ny\r\n"),
+]
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.sampled_from(range(len(REQUESTS))), min_size=1, max_size=30), st.data())
+def test_any_chunking_gives_the_same_replies(order, data):
+    order = [1] + order  # the key exists before any GET
+    stream = b"".join(REQUESTS[i][0] for i in order)
+    expected = b"".join(REQUESTS[i][1] for i in order)
+    cuts = sorted(data.draw(st.lists(st.integers(0, len(stream)), max_size=20)))
+    client, transport = new_client()
+    start = 0
+    for cut in cuts + [len(stream)]:
+        if cut > start:
+            client.data_received(stream[start:cut])
+            start = cut
+        assert sum(len(c) for c in client.raw_pending) <= 400
+    assert bytes(transport.data) == expected
+    assert client.raw_pending == []
+
+
+def test_inline_after_multibulk_in_one_read():
+    client, transport = new_client()
+    client.data_received(encode_command(("PING",)) + b"PING\r\n" + encode_command(("PING", "a")))
+    assert bytes(transport.data) == b"+PONG\r\n+PONG\r\n$1\r\na\r\n"
+
+
+def test_huge_bulk_length_is_refused_at_once():
+    client, transport = new_client()
+    client.data_received(b"*2\r\n$3\r\nGET\r\n$1073741824\r\n")
+    assert bytes(transport.data) == b"-ERR Protocol error: invalid bulk length\r\n"
+    assert transport.closed
