@@ -14,6 +14,8 @@ import redis
 from vermilion.testing import flush_all, start_server
 from tests.resp_raw import RawConnection
 
+pytest_plugins = ["pytester"]
+
 IN_CI = os.environ.get("CI") == "true"
 
 

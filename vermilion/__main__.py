@@ -1,4 +1,4 @@
-"""vermilion-server: command line compatible with redis-server."""
+"""vermilion-server: command line compatible with redis-server (see startup.py)."""
 
 from __future__ import annotations
 
@@ -6,19 +6,9 @@ import sys
 
 
 def main(argv: list[str] | None = None) -> int:
-    from . import commands  # noqa: F401  registers every command
-    from .server import Server
+    from .startup import main as run
 
-    server = Server()
-    args = sys.argv[1:] if argv is None else argv
-    i = 0
-    while i < len(args):
-        if args[i] == "--port":
-            server.config.port = int(args[i + 1])
-            i += 2
-        else:
-            i += 1
-    return server.run()
+    return run(argv)
 
 
 if __name__ == "__main__":

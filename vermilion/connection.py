@@ -68,6 +68,7 @@ class Client(asyncio.Protocol):
         "gated",
         "suspended",
         "interrupted",
+        "blocked",
     )
 
     def __init__(self, server: Server) -> None:
@@ -112,6 +113,8 @@ class Client(asyncio.Protocol):
         self.suspended = False
         # Set with closing or suspended: tells the request loop to stop after this command.
         self.interrupted = False
+        # The vermilion.blocking.Blocked entry while blocked on keys, else None.
+        self.blocked = None
 
     # -- asyncio.Protocol -------------------------------------------------------------------
 
@@ -128,6 +131,9 @@ class Client(asyncio.Protocol):
         if self.closing:
             return
         self.last_interaction = time.time()
+        stats = self.server.stats
+        stats.total_net_input_bytes += len(data)
+        stats.total_reads_processed += 1
         if self.exact is not None or (not self.raw_pending and data[0] != 42):
             self._exact_received(data)
             return
@@ -141,9 +147,10 @@ class Client(asyncio.Protocol):
         reader = self.reader
         out = self.out
         gets = reader.gets
-        done = 0
-        batch = []
+        batch: list[list[bytes]] = []
+        append = batch.append
         clock = _clock
+        cmd = None
         # The common case runs inline: a known command, right arity, no gate to consult.
         # Everything else goes through dispatch.execute, which applies every check.
         try:
@@ -153,17 +160,17 @@ class Client(asyncio.Protocol):
                 if argv is False:
                     break
                 if argv.__class__ is not list or not argv:
-                    self._recover(done)
+                    self._recover(len(batch))
                     return
                 for arg in argv:
                     if arg.__class__ is not bytes:
-                        self._recover(done)
+                        self._recover(len(batch))
                         return
-                done += 1
-                batch.append(argv)
+                append(argv)
                 cmd = _TABLE_GET(argv[0])
                 if cmd is None or cmd.gated or self.gated or not cmd.min_args <= len(argv) <= cmd.max_args:
                     reply = execute(self, argv)
+                    cmd = None
                     started = clock()
                 else:
                     try:
@@ -185,8 +192,12 @@ class Client(asyncio.Protocol):
                 if self.interrupted:
                     break
         except hiredis.ProtocolError:
-            self._recover(done)
+            self._recover(len(batch))
             return
+        done = len(batch)
+        if cmd is not None:
+            # The gate records the command it runs; the inline path only needs the last one.
+            self.current_command = cmd
         self.server.stats.total_commands_processed += done
         if done == 0:
             # Nothing completed: what is retained is the start of one partial request.
@@ -196,7 +207,7 @@ class Client(asyncio.Protocol):
             self._keep_tail(batch)
         else:
             self.raw_pending.clear()
-        if out:
+        if out or self.kill_after_reply:
             self.flush()
 
     def _keep_tail(self, batch: list) -> None:
@@ -317,7 +328,7 @@ class Client(asyncio.Protocol):
         if parser.pending() == 0 and not self.suspended:
             # Back to the fast path once the exact parser holds nothing.
             self.exact = None
-        if out:
+        if out or self.kill_after_reply:
             self.flush()
 
     def _reply_mode_step(self) -> None:
@@ -331,11 +342,13 @@ class Client(asyncio.Protocol):
 
     def flush(self) -> None:
         out = self.out
-        if len(out) == 1:
-            self.transport.write(out[0])
-        else:
-            self.transport.write(b"".join(out))
-        out.clear()
+        if out:
+            data = out[0] if len(out) == 1 else b"".join(out)
+            self.transport.write(data)
+            out.clear()
+            stats = self.server.stats
+            stats.total_net_output_bytes += len(data)
+            stats.total_writes_processed += 1
         if self.kill_after_reply:
             self.closing = True
             self.transport.close()
@@ -344,6 +357,14 @@ class Client(asyncio.Protocol):
         """Write bytes from outside this client's own command (pub/sub, unblocking)."""
         if not self.closing:
             self.transport.write(data)
+            stats = self.server.stats
+            stats.total_net_output_bytes += len(data)
+            stats.total_writes_processed += 1
+
+    def send_reply(self, data: bytes) -> None:
+        """A reply produced after the command returned (a blocked client being served)."""
+        if self.reply_mode == REPLY_ON:
+            self.send(data)
 
     def update_gate(self) -> None:
         """Recompute ``gated`` after a per-client condition changed."""

@@ -40,7 +40,8 @@ def resolve(client: Client, argv: list) -> Command | bytes:
         if sub is None:
             sub = cmd.subcommands.get(argv[1].lower())
             if sub is None:
-                return reject(client, cmd, errors.unknown_subcommand(argv[1], cmd.full_name))
+                # Redis counts nothing against the container for an unknown subcommand.
+                return reject(client, None, errors.unknown_subcommand(argv[1], cmd.full_name))
         cmd = sub
     arity = cmd.arity
     argc = len(argv)
@@ -58,6 +59,10 @@ def execute(client: Client, argv: list) -> bytes | None:
         return cmd
     if client.auth_required and not cmd.no_auth:
         return reject(client, cmd, errors.NOAUTH)
+    pause = client.server.client_pause
+    if pause is not None and pause.holds(client, cmd):
+        # CLIENT PAUSE: the client waits; the command runs when the pause ends.
+        return pause.postpone(client, argv)
     if client.multi is not None and cmd.name not in _MULTI_IMMEDIATE:
         if cmd.no_multi:
             client.multi_error = True
@@ -80,6 +85,11 @@ def call(client: Client, cmd: Command, argv: list) -> bytes | None:
         reply = handler_crashed(client, cmd)
     cmd.calls += 1
     cmd.duration_ns += _perf_ns() - start
+    blocking = client.server.blocking
+    if blocking.ready:
+        # Clients blocked on keys this command made ready are served right after it, as in
+        # Redis (their replies are written to their own connections).
+        blocking.serve_ready()
     return reply
 
 

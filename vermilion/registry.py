@@ -102,11 +102,25 @@ def doc_field(docs: dict, field: str) -> Any:
 
 def _load_meta() -> dict[str, dict]:
     meta: dict[str, dict] = {}
+    # "container|sub" entries (extensions.json: subcommands newer than Redis 7.0) are added to
+    # their container's entry once every file is read.
+    extra_subcommands: list[tuple[str, dict]] = []
     for path in sorted(META_DIR.glob("*.json")):
         for name, entry in json.loads(path.read_text()).items():
+            if "|" in name:
+                extra_subcommands.append((name, entry))
+                continue
             if name in meta:
                 raise RuntimeError(f"command {name!r} described twice ({path.name})")
             meta[name] = entry
+    for name, entry in extra_subcommands:
+        parent = meta[name.split("|", 1)[0]]
+        if any(sub[0] == name for sub in parent["info"][9]):
+            raise RuntimeError(f"subcommand {name!r} described twice")
+        parent["info"][9].append(entry["info"])
+        for key, value in parent["docs"]["%"]:
+            if key == "subcommands":
+                value["%"].append([name, entry["docs"]])
     return meta
 
 
@@ -167,6 +181,23 @@ def command(full_name: str) -> Callable[[Handler], Handler]:
         return handler
 
     return bind
+
+
+# Server-wide conditions under which some commands must take the full gate instead of the
+# connection's inline fast path (CLIENT PAUSE, later OOM checks, ...): name -> predicate.
+_GATE_CONDITIONS: dict[str, Callable[[Command], bool]] = {}
+
+
+def set_gate_condition(name: str, predicate: Callable[[Command], bool] | None) -> None:
+    """Add (or with None remove) a server-wide gate condition and recompute every ``gated``."""
+    if predicate is None:
+        _GATE_CONDITIONS.pop(name, None)
+    else:
+        _GATE_CONDITIONS[name] = predicate
+    conditions = list(_GATE_CONDITIONS.values())
+    for cmd in COMMANDS.values():
+        if cmd.parent is None:
+            cmd.gated = cmd.subcommands is not None or any(test(cmd) for test in conditions)
 
 
 def lookup(name: bytes) -> Command | None:

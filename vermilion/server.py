@@ -7,13 +7,13 @@ import os
 import random
 import signal
 import socket
-import sys
 import threading
 import time
 from collections.abc import Callable
 from typing import Any
 
 from . import __version__
+from .blocking import BlockingState
 from .config import Config
 from .connection import Client
 from .errors import error_code
@@ -47,6 +47,8 @@ class Stats:
         "unexpected_error_replies",
         "total_net_input_bytes",
         "total_net_output_bytes",
+        "total_reads_processed",
+        "total_writes_processed",
         "error_codes",
     )
 
@@ -72,12 +74,17 @@ class Server:
         # Seconds since the epoch, refreshed by the cron: the clock of per-key access times.
         self.lru_clock = int(time.time())
         self.dbs = [Db(self, index) for index in range(self.config.databases)]
+        self.blocking = BlockingState(self)
+        # Parsed notify-keyspace-events classes (vermilion.notify); 0 = notifications off.
+        self.notify_flags = 0
         self.dirty = 0
         self.start_time = time.time()
         self.loop: asyncio.AbstractEventLoop | None = None
         self.listeners: list[asyncio.AbstractServer] = []
         self.port = self.config.port
         self.active_expire_enabled = True
+        # CLIENT PAUSE state (commands.connection.ClientPause), created by the first pause.
+        self.client_pause = None
         self.cron_handle: asyncio.TimerHandle | None = None
         self.cron_loops = 0
         self.shutdown_hooks: list[Callable[[], None]] = []
@@ -88,23 +95,29 @@ class Server:
         self.pid = os.getpid()
         self.role_mark = "M"
         self.log_stream = None
+        # An embedded server (start()) logs only when given a logfile.
+        self.quiet = False
+        # Port 0 takes a free port (embedding, tests); the command line sets this to False, as
+        # for redis-server port 0 means "no TCP".
+        self.ephemeral_port = True
+        self.tcp_listeners: list[asyncio.AbstractServer] = []
+        self.unix_listener: asyncio.AbstractServer | None = None
+        # Run after "Server initialized", before "Ready to accept connections" (dataset loading).
+        self.startup_hooks: list[Callable[[], None]] = []
+        # Run between "User requested shutdown..." and "... ready to exit" (pid file removal).
+        self.before_exit_hooks: list[Callable[[], None]] = []
 
     # -- logging in Redis's format -----------------------------------------------------------
 
     def log(self, level: str, message: str) -> None:
+        """A log line in Redis's format, to the logfile or stdout (and syslog when enabled)."""
+        if self.quiet:
+            return
         if LEVELS[level] < LEVELS.get(self.config.loglevel, 2):
             return
-        now = time.time()
-        stamp = time.strftime("%d %b %Y %H:%M:%S", time.localtime(now))
-        line = f"{self.pid}:{self.role_mark} {stamp}.{int(now * 1000) % 1000:03d} {LEVEL_MARKS[LEVELS[level]]} {message}\n"
-        stream = self.log_stream
-        if stream is None:
-            if self.config.logfile:
-                stream = self.log_stream = open(self.config.logfile, "a", buffering=1)
-            else:
-                stream = sys.stdout
-        stream.write(line)
-        stream.flush()
+        from .startup import log_line, write_log
+
+        write_log(self.config, level, log_line(self.pid, self.role_mark, level, message))
 
     def log_verbose(self, message: str) -> None:
         self.log("verbose", message)
@@ -115,10 +128,15 @@ class Server:
         return bool(self.config.requirepass)
 
     def expire_allowed(self) -> bool:
-        return True
+        """Whether expired keys may be deleted now: not while clients are paused, as in Redis."""
+        pause = self.client_pause
+        return pause is None or not pause.active()
 
     def key_expired(self, db: Db, key: bytes) -> None:
         """A key expired (lazily or actively): the place for events and propagation."""
+
+    def publish_keyspace_event(self, db: Db, event_class: int, event: bytes, key: bytes) -> None:
+        """Deliver one keyspace event (set up by the pub/sub module)."""
 
     def error_reply(self, text: str, protocol: bool = False) -> bytes:
         stats = self.stats
@@ -148,6 +166,8 @@ class Server:
 
     def client_disconnected(self, client: Client) -> None:
         self.clients.pop(client.id, None)
+        if client.blocked is not None:
+            self.blocking.disconnected(client)
         for db, key in client.watching:
             watchers = db.watched.get(key)
             if watchers and client in watchers:
@@ -157,7 +177,9 @@ class Server:
         client.watching = []
 
     def client_info_line(self, client: Client) -> str:
-        return f"id={client.id} addr={client.address} laddr={client.local_address} fd={client.fd} name={client.name.decode(errors='replace')}"
+        from .info import client_info_line
+
+        return client_info_line(client)
 
     # -- cron: active expiry and the rest, hz times a second ----------------------------------
 
@@ -165,7 +187,7 @@ class Server:
         self.cron_loops += 1
         self.lru_clock = int(time.time())
         try:
-            if self.active_expire_enabled:
+            if self.active_expire_enabled and self.expire_allowed():
                 self.active_expire_cycle()
         finally:
             hz = max(1, min(self.config.hz, 500))
@@ -191,14 +213,22 @@ class Server:
                 db.expire_scan_pos += len(batch)
                 now = now_ms()
                 expired = sampled = 0
+                ttl_sum = ttl_samples = 0
                 for key in batch:
                     when = expires.get(key)
                     if when is None:
                         continue
                     sampled += 1
-                    if when <= now:
+                    if when < now:
                         db.expire_key(key)
                         expired += 1
+                    else:
+                        ttl_sum += when - now
+                        ttl_samples += 1
+                if ttl_samples:
+                    # A running average of the sampled TTLs, as Redis keeps for INFO keyspace.
+                    sample_avg = ttl_sum // ttl_samples
+                    db.avg_ttl = sample_avg if not db.avg_ttl else (db.avg_ttl // 50) * 49 + sample_avg // 50
                 if time.perf_counter() > deadline:
                     stats.expired_time_cap_reached_count += 1
                     return
@@ -208,26 +238,12 @@ class Server:
     # -- running ------------------------------------------------------------------------------
 
     async def listen(self) -> None:
+        """Open the listeners the config asks for (see startup.open_listeners); OSError after
+        logging Redis's message when that fails."""
+        from .startup import open_listeners
+
         self.loop = asyncio.get_running_loop()
-        factory = lambda: Client(self)  # noqa: E731
-        port = self.config.port
-        hosts = [h.lstrip("-") for h in self.config.bind] or ["0.0.0.0"]
-        optional = {h.lstrip("-") for h in self.config.bind if h.startswith("-")}
-        for host in hosts:
-            try:
-                listener = await self.loop.create_server(
-                    factory, host, port, reuse_address=True, backlog=511
-                )
-            except OSError as exc:
-                if host in optional:
-                    continue
-                self.log("warning", f"Warning: Could not create server TCP listening socket {host}:{port}: {exc.strerror}")
-                self.log("warning", f"Failed listening on port {port} (tcp), aborting.")
-                raise
-            self.listeners.append(listener)
-            if port == 0:
-                port = listener.sockets[0].getsockname()[1]
-        self.port = port
+        await open_listeners(self)
         self.cron_handle = self.loop.call_later(1.0 / max(1, self.config.hz), self.cron)
 
     async def close(self) -> None:
@@ -250,21 +266,10 @@ class Server:
         return asyncio.run(self._main())
 
     async def _main(self) -> int:
-        try:
-            await self.listen()
-        except OSError:
-            return 1
-        self.log("notice", "Ready to accept connections tcp")
-        stop = asyncio.get_running_loop().create_future()
-        self._stop_future = stop
-        for signum in (signal.SIGTERM, signal.SIGINT):
-            try:
-                self.loop.add_signal_handler(signum, self._signal_shutdown, signum)
-            except (NotImplementedError, RuntimeError):
-                pass
-        code = await stop
-        await self.close()
-        return code
+        from .startup import before_exit, serve_from_command_line
+
+        self.before_exit_hooks.append(lambda: before_exit(self))
+        return await serve_from_command_line(self)
 
     def _signal_shutdown(self, signum: int) -> None:
         name = "SIGINT" if signum == signal.SIGINT else "SIGTERM"
@@ -275,6 +280,8 @@ class Server:
         future = getattr(self, "_stop_future", None)
         if future is not None and not future.done():
             self.log("warning", "User requested shutdown...")
+            for hook in self.before_exit_hooks:
+                hook()
             self.log("warning", "Redis is now ready to exit, bye bye...")
             future.set_result(code)
 
@@ -282,6 +289,7 @@ class Server:
 
     def start(self, timeout: float = 10.0) -> Server:
         """Start serving in a background thread; returns once the port is listening."""
+        self.quiet = not self.config.logfile
         self._thread = threading.Thread(target=self._thread_main, name="vermilion", daemon=True)
         self._thread.start()
         if not self._ready.wait(timeout):
@@ -323,18 +331,14 @@ class Server:
     def __exit__(self, *exc: object) -> None:
         self.stop()
 
-    def random_db_key(self, db: Db) -> bytes | None:
-        if not db.data:
-            return None
-        return random.choice(list(db.data))
-
 
 def _format_address(address: Any) -> str:
     if not address:
         return ""
     if isinstance(address, tuple):
         host, port = address[0], address[1]
-        return f"{host}:{port}"
+        # Redis brackets IPv6 addresses: [::1]:6379
+        return f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
     return str(address)
 
 

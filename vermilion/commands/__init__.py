@@ -2,7 +2,7 @@
 
 from importlib import import_module
 
-FAMILIES = ("strings", "connection")
+FAMILIES = ("strings", "keys", "connection", "server_cmd", "introspection", "config_cmd")
 
 for _family in FAMILIES:
     import_module(f"{__name__}.{_family}")

@@ -8,6 +8,7 @@ and blocked-client wake-ups happen in one place.
 
 from __future__ import annotations
 
+import random
 import time
 from typing import TYPE_CHECKING, Any
 
@@ -33,6 +34,10 @@ class Db:
         "expire_scan_pos",
         "avg_ttl",
         "scan_snapshots",
+        "blocking_keys",
+        "random_sample",
+        "random_sample_size",
+        "random_sample_deletions",
     )
 
     def __init__(self, server: Server, index: int) -> None:
@@ -52,6 +57,12 @@ class Db:
         self.expire_scan_pos = 0
         self.avg_ttl = 0
         self.scan_snapshots: dict[int, list[bytes]] = {}
+        # key -> number of clients blocked on it (see vermilion.blocking)
+        self.blocking_keys: dict[bytes, int] = {}
+        # RANDOMKEY draws from this snapshot of the keys (see random_key()).
+        self.random_sample: list[bytes] = []
+        self.random_sample_size = 0
+        self.random_sample_deletions = 0
 
     # -- reads ------------------------------------------------------------------------------
 
@@ -63,8 +74,11 @@ class Db:
             return None
         if self.expires:
             when = self.expires.get(key)
-            if when is not None and when <= now_ms() and self.server.expire_allowed():
-                self.expire_key(key)
+            if when is not None and when < now_ms():
+                # During CLIENT PAUSE (and on replicas) an expired key reads as missing but is
+                # not deleted, as in Redis.
+                if self.server.expire_allowed():
+                    self.expire_key(key)
                 self.stats.keyspace_misses += 1
                 return None
         self.stats.keyspace_hits += 1
@@ -78,8 +92,9 @@ class Db:
             return None
         if self.expires:
             when = self.expires.get(key)
-            if when is not None and when <= now_ms() and self.server.expire_allowed():
-                self.expire_key(key)
+            if when is not None and when < now_ms():
+                if self.server.expire_allowed():
+                    self.expire_key(key)
                 return None
         self.access[key] = self.server.lru_clock
         return value
@@ -130,6 +145,8 @@ class Db:
             if clients:
                 for client in clients:
                     client.watch_dirty = True
+        if self.blocking_keys and key in self.blocking_keys:
+            server.blocking.key_ready(self, key)
 
     def expire_key(self, key: bytes) -> None:
         """Remove a key whose time has come (lazily on access or by the active cycle)."""
@@ -138,7 +155,9 @@ class Db:
         self.access.pop(key, None)
         self.deletions += 1
         self.stats.expired_keys += 1
-        self.modified(key)
+        # Expiring is not a change a command made: Redis leaves server.dirty alone (the
+        # deletion is propagated on its own), so only WATCHes are invalidated here.
+        self.modified(key, 0)
         self.server.key_expired(self, key)
 
     def flush(self) -> int:
@@ -184,3 +203,118 @@ class Db:
         if end >= len(keys):
             return 0, batch
         return (end << 32) | tag, batch
+
+    # -- multi-step keyspace operations (RENAME, MOVE, COPY, SWAPDB, RANDOMKEY) ---------------
+    # Each counts as ONE change, as in Redis, while still invalidating WATCH on every key it
+    # touches (modified(key, 0) signals without counting).
+
+    def lookup_read_notouch(self, key: bytes) -> Any:
+        """Like lookup_read (hit/miss counting, lazy expiry) but leaves the access time alone,
+        as Redis's LOOKUP_NOTOUCH reads do (EXISTS, TYPE, TTL, OBJECT)."""
+        access = self.access
+        before = access.get(key)
+        value = self.lookup_read(key)
+        if value is not None and before is not None:
+            access[key] = before
+        return value
+
+    def set_value_expiring(self, key: bytes, value: Any, when_ms: int) -> None:
+        """Create or overwrite ``key`` with an expiry time in one change (SET EX, SETEX...)."""
+        self.data[key] = value
+        self.access[key] = self.server.lru_clock
+        self.expires[key] = when_ms
+        self.modified(key)
+
+    def rename(self, source: bytes, target: bytes) -> None:
+        """Move ``source``'s value, expiry and access time to ``target`` (which is replaced)."""
+        value = self.data.pop(source)
+        when = self.expires.pop(source, None)
+        seen = self.access.pop(source, None)
+        self.deletions += 1
+        self.data[target] = value
+        if when is None:
+            self.expires.pop(target, None)
+        else:
+            self.expires[target] = when
+        if seen is not None:
+            self.access[target] = seen
+        self.modified(source, 0)
+        self.modified(target)
+
+    def move_key(self, key: bytes, target: Db) -> None:
+        """Move ``key`` with its expiry and access time to another database (MOVE)."""
+        value = self.data.pop(key)
+        when = self.expires.pop(key, None)
+        seen = self.access.pop(key, None)
+        self.deletions += 1
+        target.data[key] = value
+        if when is not None:
+            target.expires[key] = when
+        if seen is not None:
+            target.access[key] = seen
+        self.modified(key, 0)
+        target.modified(key)
+
+    def add_copy(self, key: bytes, value: Any, when_ms: int | None) -> None:
+        """Store a copied value (COPY), replacing any current one; the copy is a new object."""
+        self.data[key] = value
+        self.access[key] = self.server.lru_clock
+        if when_ms is None:
+            self.expires.pop(key, None)
+        else:
+            self.expires[key] = when_ms
+        self.modified(key)
+
+    def swap_contents(self, other: Db) -> None:
+        """Exchange keyspaces with ``other`` (SWAPDB). Clients stay on their database number;
+        WATCHes on keys present in either database before or after are invalidated."""
+        touched = [
+            key for key in self.watched if key in self.data or key in other.data
+        ]
+        touched_other = [
+            key for key in other.watched if key in self.data or key in other.data
+        ]
+        for name in ("data", "expires", "access", "expire_scan", "expire_scan_pos", "avg_ttl"):
+            mine, theirs = getattr(self, name), getattr(other, name)
+            setattr(self, name, theirs)
+            setattr(other, name, mine)
+        # Cursors from either side are meaningless now: drop snapshots, count the keys as gone.
+        self.scan_snapshots.clear()
+        other.scan_snapshots.clear()
+        self.deletions += len(other.data)
+        other.deletions += len(self.data)
+        self.random_sample = []
+        other.random_sample = []
+        for key in touched:
+            self.modified(key, 0)
+        for key in touched_other:
+            other.modified(key, 0)
+
+    def random_key(self) -> bytes | None:
+        """A random key, possibly logically expired (RANDOMKEY checks and retries).
+
+        Python dicts have no random access, so keys are drawn from a list snapshot rebuilt
+        lazily: at once for small databases, for big ones after the keyspace changed by more
+        than an eighth since the snapshot (a cheap count from the size and deletion counter).
+        """
+        data = self.data
+        if not data:
+            return None
+        sample = self.random_sample
+        size = len(data)
+        churn = abs(size - self.random_sample_size) + (self.deletions - self.random_sample_deletions)
+        if not sample or (churn and (size <= 1024 or churn * 8 > size)):
+            sample = self._refresh_random_sample()
+        choice = random.choice
+        for _ in range(16):
+            key = choice(sample)
+            if key in data:
+                return key
+        # Mostly stale snapshot: rebuild it once and draw from the fresh one.
+        return choice(self._refresh_random_sample())
+
+    def _refresh_random_sample(self) -> list[bytes]:
+        sample = self.random_sample = list(self.data)
+        self.random_sample_size = len(sample)
+        self.random_sample_deletions = self.deletions
+        return sample
