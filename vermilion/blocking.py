@@ -14,12 +14,14 @@ so the connection's inline fast path costs nothing when nobody blocks.
 from __future__ import annotations
 
 import math
+import time
 from collections import deque
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from .errors import RedisError
 from .registry import set_gate_condition
+from .types.string import parse_long_double, round_long_double
 
 if TYPE_CHECKING:
     from .connection import Client
@@ -29,21 +31,31 @@ if TYPE_CHECKING:
 TIMEOUT_NOT_FLOAT = "ERR timeout is not a float or out of range"
 TIMEOUT_NEGATIVE = "ERR timeout is negative"
 UNBLOCKED = "UNBLOCKED client unblocked via CLIENT UNBLOCK"
+_INT64_MAX = (1 << 63) - 1
 
 Serve = Callable[["Client"], "bytes | None"]
 
 
 def parse_timeout(arg: bytes) -> float:
-    """A blocking timeout in seconds, as Redis parses it (a double; 0 = forever)."""
-    try:
-        seconds = float(arg)
-    except ValueError:
-        raise RedisError(TIMEOUT_NOT_FLOAT) from None
-    if math.isnan(seconds) or math.isinf(seconds):
+    """A blocking timeout given in seconds, as Redis 7.0 reads it: 0 = forever.
+
+    Redis parses a long double, converts it to whole milliseconds rounding up, and rejects a
+    negative result. A value whose milliseconds do not fit 64 bits (including ``inf``) becomes
+    LLONG_MIN in that conversion and is therefore "negative"; tiny negative values round up to
+    0 and block forever; a deadline past the 64-bit clock never fires.
+    """
+    value = parse_long_double(arg)
+    if value is None:
         raise RedisError(TIMEOUT_NOT_FLOAT)
-    if seconds < 0:
+    millis = round_long_double(value * 1000) if value.__class__ is not float else value
+    if millis.__class__ is float:
         raise RedisError(TIMEOUT_NEGATIVE)
-    return seconds
+    millis = math.ceil(millis)
+    if millis < 0 or millis > _INT64_MAX:
+        raise RedisError(TIMEOUT_NEGATIVE)
+    if millis + int(time.time() * 1000) > _INT64_MAX:
+        return 0.0
+    return millis / 1000
 
 
 class Blocked:
@@ -73,6 +85,8 @@ class BlockingState:
         self.blocked_count = 0
         # Depth of EXEC / script execution: ready keys are served when it drops to zero.
         self.deferred = 0
+        # The ready key whose waiters are being served (see serve_ready).
+        self.serving_key: bytes | None = None
 
     # -- blocking --------------------------------------------------------------------------
 
@@ -148,7 +162,13 @@ class BlockingState:
 
     def serve_ready(self) -> None:
         """Serve waiters on every ready key, in arrival order, until nothing more can be served.
-        Serving can make more keys ready (BLMOVE pushes), so this loops."""
+        Serving can make more keys ready (BLMOVE pushes), so this loops.
+
+        While a waiter's ``serve`` runs, ``serving_key`` names the key that became ready (Redis
+        serves a client blocked on several keys from the one that was signalled). A waiter that
+        cannot use the key (another kind of value, or nothing left for it) is passed over; once
+        the key is gone nobody else can be served from it.
+        """
         if self.deferred:
             return
         while self.ready:
@@ -156,21 +176,33 @@ class BlockingState:
             self.ready_set.clear()
             for db, key in ready:
                 queue = self.waiters.get((db.index, key))
-                while queue:
-                    entry = queue[0]
-                    client = entry.client
-                    if client.closing:
-                        self._forget(entry)
-                        queue = self.waiters.get((db.index, key))
-                        continue
-                    try:
-                        reply = entry.serve(client)
-                    except RedisError as exc:
-                        reply = self.server.error_reply(exc.args[0])
-                    if reply is None:
-                        break
-                    self.unblock(entry, reply)
-                    queue = self.waiters.get((db.index, key))
+                if not queue:
+                    continue
+                self.serving_key = key
+                marker = (db.index, key)
+                try:
+                    # Unblocking removes the entry from the queue: only a waiter passed over
+                    # moves the position on.
+                    position = 0
+                    while queue and position < len(queue):
+                        entry = queue[position]
+                        client = entry.client
+                        if client.closing:
+                            self._forget(entry)
+                        else:
+                            try:
+                                reply = entry.serve(client)
+                            except RedisError as exc:
+                                reply = self.server.error_reply(exc.args[0])
+                            if reply is None:
+                                position += 1
+                            else:
+                                self.unblock(entry, reply)
+                            if key not in db.data:
+                                break
+                        queue = self.waiters.get(marker)
+                finally:
+                    self.serving_key = None
 
 
 def _may_wake(cmd: Any) -> bool:

@@ -740,6 +740,11 @@ def _apply_bind(server: Any, old: Any, new: Any) -> None:
     change_bind_addresses(server)
 
 
+def _apply_keyspace_events(server: Any, old: Any, new: Any) -> None:
+    # The notification hot path reads a copy on the server (vermilion/notify.py).
+    server.notify_flags = server.config.notify_keyspace_events
+
+
 def _apply_repl_backlog_size(server: Any, old: Any, new: Any) -> None:
     # Redis resizes the backlog here and never below 16 kB.
     if server.config.repl_backlog_size < REPL_BACKLOG_MIN_SIZE:
@@ -989,7 +994,8 @@ PARAMS: list[Param] = [
              _rewrite_obuf_limits, multi_arg=True),
     _special("oom-score-adj-values", [0, 200, 800], _parse_oom_values, _show_int_list, _rewrite_oom_values,
              multi_arg=True, effective=False),
-    _special("notify-keyspace-events", 0, _parse_keyspace_events, _show_keyspace_events, _rewrite_keyspace_events),
+    _special("notify-keyspace-events", 0, _parse_keyspace_events, _show_keyspace_events, _rewrite_keyspace_events,
+             on_change=_apply_keyspace_events),
     _special("bind", DEFAULT_BIND, _parse_bind, _show_bind, _rewrite_bind, multi_arg=True, on_change=_apply_bind),
     _special("replicaof", None, _parse_replicaof, _show_replicaof, _rewrite_replicaof, aliases=("slaveof",),
              mutable=False, multi_arg=True),

@@ -69,6 +69,8 @@ class Client(asyncio.Protocol):
         "suspended",
         "interrupted",
         "blocked",
+        "subscriptions",
+        "watch_expired",
     )
 
     def __init__(self, server: Server) -> None:
@@ -115,6 +117,10 @@ class Client(asyncio.Protocol):
         self.interrupted = False
         # The vermilion.blocking.Blocked entry while blocked on keys, else None.
         self.blocked = None
+        # vermilion.pubsub.Subscriptions while subscribed to anything (Redis's CLIENT_PUBSUB).
+        self.subscriptions = None
+        # (db index, key) of WATCHed keys that had already expired when watched (see WATCH).
+        self.watch_expired: set | None = None
 
     # -- asyncio.Protocol -------------------------------------------------------------------
 
@@ -151,6 +157,7 @@ class Client(asyncio.Protocol):
         append = batch.append
         clock = _clock
         cmd = None
+        routed = 0  # requests handed to the gate, which counts what it runs itself
         # The common case runs inline: a known command, right arity, no gate to consult.
         # Everything else goes through dispatch.execute, which applies every check.
         try:
@@ -160,16 +167,17 @@ class Client(asyncio.Protocol):
                 if argv is False:
                     break
                 if argv.__class__ is not list or not argv:
-                    self._recover(len(batch))
+                    self._recover(len(batch), len(batch) - routed)
                     return
                 for arg in argv:
                     if arg.__class__ is not bytes:
-                        self._recover(len(batch))
+                        self._recover(len(batch), len(batch) - routed)
                         return
                 append(argv)
                 cmd = _TABLE_GET(argv[0])
                 if cmd is None or cmd.gated or self.gated or not cmd.min_args <= len(argv) <= cmd.max_args:
                     reply = execute(self, argv)
+                    routed += 1
                     cmd = None
                     started = clock()
                 else:
@@ -192,13 +200,13 @@ class Client(asyncio.Protocol):
                 if self.interrupted:
                     break
         except hiredis.ProtocolError:
-            self._recover(len(batch))
+            self._recover(len(batch), len(batch) - routed)
             return
         done = len(batch)
         if cmd is not None:
             # The gate records the command it runs; the inline path only needs the last one.
             self.current_command = cmd
-        self.server.stats.total_commands_processed += done
+        self.server.stats.total_commands_processed += done - routed
         if done == 0:
             # Nothing completed: what is retained is the start of one partial request.
             if len(self.raw_pending) == 1 and not self.interrupted:
@@ -235,7 +243,7 @@ class Client(asyncio.Protocol):
                 return
         except ProtocolError:
             pass
-        self._recover(0)
+        self._recover(0, 0)
 
     # -- suspending a client's pipeline (blocking commands, CLIENT PAUSE) -------------------
 
@@ -266,12 +274,12 @@ class Client(asyncio.Protocol):
 
     # -- slow paths -------------------------------------------------------------------------
 
-    def _recover(self, done_now: int) -> None:
+    def _recover(self, executed: int, inline_done: int) -> None:
         """hiredis disagreed with Redis's rules: re-parse the retained bytes exactly."""
-        self.server.stats.total_commands_processed += done_now
+        self.server.stats.total_commands_processed += inline_done
         parser = self._new_exact_parser()
         parser.feed(b"".join(self.raw_pending))
-        skip = done_now
+        skip = executed
         self.raw_pending = []
         self.reader = hiredis.Reader()
         try:
@@ -317,7 +325,6 @@ class Client(asyncio.Protocol):
             if not argv:
                 continue
             reply = execute(self, argv)
-            self.server.stats.total_commands_processed += 1
             if self.reply_mode == REPLY_ON:
                 if reply is not None:
                     out.append(reply)
@@ -368,7 +375,7 @@ class Client(asyncio.Protocol):
 
     def update_gate(self) -> None:
         """Recompute ``gated`` after a per-client condition changed."""
-        self.gated = self.auth_required or self.multi is not None
+        self.gated = self.auth_required or self.multi is not None or self.subscriptions is not None
 
     def close_after_reply(self) -> None:
         self.closing = True

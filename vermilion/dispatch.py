@@ -22,6 +22,11 @@ _perf_ns = time.perf_counter_ns
 
 # Commands a client in MULTI runs at once instead of queueing.
 _MULTI_IMMEDIATE = frozenset({"exec", "discard", "multi", "watch", "quit", "reset"})
+# The only commands a RESP2 client may run while subscribed to something.
+_SUBSCRIBER_COMMANDS = frozenset({
+    "ping", "subscribe", "ssubscribe", "unsubscribe", "sunsubscribe", "psubscribe",
+    "punsubscribe", "quit", "reset",
+})
 
 
 def resolve(client: Client, argv: list) -> Command | bytes:
@@ -57,19 +62,36 @@ def execute(client: Client, argv: list) -> bytes | None:
         if client.multi is not None:
             client.multi_error = True
         return cmd
+    multi = client.multi
     if client.auth_required and not cmd.no_auth:
-        return reject(client, cmd, errors.NOAUTH)
+        return refuse(client, cmd, errors.NOAUTH)
+    if multi is not None and cmd.no_multi:
+        return refuse(client, cmd, errors.NOT_ALLOWED_IN_MULTI)
+    if (client.subscriptions is not None and not client.resp3
+            and cmd.full_name not in _SUBSCRIBER_COMMANDS):
+        return refuse(client, cmd, errors.pubsub_context(cmd.full_name))
+    busy = client.server.script_busy
+    if busy is not None and "allow_busy" not in cmd.flags:
+        # A script has run past busy-reply-threshold (vermilion.scripting.busy).
+        return refuse(client, cmd, busy)
     pause = client.server.client_pause
     if pause is not None and pause.holds(client, cmd):
         # CLIENT PAUSE: the client waits; the command runs when the pause ends.
         return pause.postpone(client, argv)
-    if client.multi is not None and cmd.name not in _MULTI_IMMEDIATE:
-        if cmd.no_multi:
-            client.multi_error = True
-            return reject(client, cmd, "ERR Command not allowed inside a transaction")
-        client.multi.append((cmd, argv))
+    if multi is not None and cmd.full_name not in _MULTI_IMMEDIATE:
+        # CLIENT LIST's cmd= names the last command received, queued or not (as in Redis).
+        client.current_command = cmd
+        multi.append((cmd, argv))
         return QUEUED
     return call(client, cmd, argv)
+
+
+def refuse(client: Client, cmd: Command, text: str) -> bytes:
+    """Reject a command and, inside MULTI, doom the transaction (Redis's flagTransaction)."""
+    if client.multi is not None:
+        client.multi_error = True
+    client.current_command = cmd
+    return reject(client, cmd, text)
 
 
 def call(client: Client, cmd: Command, argv: list) -> bytes | None:
@@ -85,7 +107,9 @@ def call(client: Client, cmd: Command, argv: list) -> bytes | None:
         reply = handler_crashed(client, cmd)
     cmd.calls += 1
     cmd.duration_ns += _perf_ns() - start
-    blocking = client.server.blocking
+    server = client.server
+    server.stats.total_commands_processed += 1
+    blocking = server.blocking
     if blocking.ready:
         # Clients blocked on keys this command made ready are served right after it, as in
         # Redis (their replies are written to their own connections).
@@ -108,4 +132,4 @@ def reject(client: Client, cmd: Command | None, text: str) -> bytes:
     return client.server.error_reply(text)
 
 
-__all__ = ["execute", "call", "resolve", "reject", "error"]
+__all__ = ["execute", "call", "resolve", "reject", "refuse", "error"]

@@ -83,9 +83,10 @@ def _clip(value: object) -> str:
 
 
 def error_code(text: str) -> str:
-    """The errorstats name of an error: its first word."""
-    space = text.find(" ")
-    return text if space < 0 else text[:space]
+    """The errorstats name of an error: its first word when a space comes within the first 32
+    characters of "-<text>", else ERR (Redis's rule)."""
+    space = text.find(" ", 0, 31)
+    return "ERR" if space < 0 else text[:space]
 
 
 # COMMAND GETKEYS / GETKEYSANDFLAGS
@@ -195,3 +196,168 @@ def config_set_failed(name: bytes, reason: str | None) -> str:
 
 def config_rewrite_failed(reason: str) -> str:
     return f"ERR Rewriting config file: {reason}"
+
+
+# Bitmaps, bitfields and HyperLogLog
+BIT_OFFSET = "ERR bit offset is not an integer or out of range"
+BIT_VALUE = "ERR bit is not an integer or out of range"
+BITPOS_BIT = "ERR The bit argument must be 1 or 0."
+BITOP_NOT_SINGLE = "ERR BITOP NOT must be called with a single source key."
+BITFIELD_TYPE = (
+    "ERR Invalid bitfield type. Use something like i16 u8. Note that u64 is not supported but i64 is."
+)
+BITFIELD_OVERFLOW = "ERR Invalid OVERFLOW type specified"
+BITFIELD_RO_WRITE = "ERR BITFIELD_RO only supports the GET subcommand"
+HLL_WRONGTYPE = "WRONGTYPE Key is not a valid HyperLogLog string value."
+HLL_CORRUPTED = "INVALIDOBJ Corrupted HLL object detected"
+PFDEBUG_NO_KEY = "ERR The specified key does not exist"
+HLL_NOT_SPARSE = "ERR HLL encoding is not sparse"
+
+
+def pfdebug_unknown(subcommand: bytes) -> str:
+    return f"ERR Unknown PFDEBUG subcommand '{_c_text(subcommand)}'"
+
+
+# -- transactions and pub/sub -----------------------------------------------------------------
+
+EXEC_WITHOUT_MULTI = "ERR EXEC without MULTI"
+DISCARD_WITHOUT_MULTI = "ERR DISCARD without MULTI"
+WATCH_INSIDE_MULTI = "ERR WATCH inside MULTI is not allowed"
+EXECABORT = "EXECABORT Transaction discarded because of previous errors."
+NOT_ALLOWED_IN_MULTI = "ERR Command not allowed inside a transaction"
+
+
+def pubsub_context(full_name: str) -> str:
+    """A RESP2 client in subscriber mode ran something other than the subscriber commands."""
+    return (
+        f"ERR Can't execute '{full_name}': only (P|S)SUBSCRIBE / (P|S)UNSUBSCRIBE / PING / QUIT "
+        "/ RESET are allowed in this context"
+    )
+
+
+def deny_blocking_subscribe(command_name: str) -> str:
+    """A subscribe command run where a reply per command is expected (inside EXEC, a script)."""
+    return f"ERR {command_name} isn't allowed for a DENY BLOCKING client"
+
+
+# -- sets, sorted sets and SORT --------------------------------------------------------------
+
+ZADD_XX_NX = "ERR XX and NX options at the same time are not compatible"
+ZADD_GT_LT_NX = "ERR GT, LT, and/or NX options at the same time are not compatible"
+ZADD_INCR_PAIR = "ERR INCR option supports a single increment-element pair"
+SCORE_NAN = "ERR resulting score is not a number (NaN)"
+MIN_MAX_NOT_FLOAT = "ERR min or max is not a float"
+LEX_RANGE_INVALID = "ERR min or max not valid string range item"
+ZRANGE_LIMIT_BY_RANK = (
+    "ERR syntax error, LIMIT is only supported in combination with either BYSCORE or BYLEX"
+)
+ZRANGE_WITHSCORES_BYLEX = "ERR syntax error, WITHSCORES not supported in combination with BYLEX"
+WEIGHT_NOT_FLOAT = "ERR weight value is not a float"
+SET_NUMKEYS_POSITIVE = "ERR numkeys should be greater than 0"
+SET_NUMKEYS_TOO_MANY = "ERR Number of keys can't be greater than number of args"
+SET_LIMIT_NEGATIVE = "ERR LIMIT can't be negative"
+ZSET_COUNT_POSITIVE = "ERR count should be greater than 0"
+VALUE_OUT_OF_RANGE = "ERR value is out of range"
+SORT_NOT_DOUBLE = "ERR One or more scores can't be converted into double"
+
+
+def zset_needs_keys(full_name: str) -> str:
+    return f"ERR at least 1 input key is needed for '{full_name}' command"
+
+
+# -- lists and hashes --------------------------------------------------------------------------
+
+INDEX_OUT_OF_RANGE = "ERR index out of range"
+LPOS_RANK_ZERO = (
+    "ERR RANK can't be zero: use 1 to start from the first match, 2 from the second ... or use "
+    "negative to start from the end of the list"
+)
+LPOS_COUNT_NEGATIVE = "ERR COUNT can't be negative"
+LPOS_MAXLEN_NEGATIVE = "ERR MAXLEN can't be negative"
+NUMKEYS_NOT_POSITIVE = "ERR numkeys should be greater than 0"
+COUNT_NOT_POSITIVE = "ERR count should be greater than 0"
+HASH_VALUE_NOT_INTEGER = "ERR hash value is not an integer"
+HASH_VALUE_NOT_FLOAT = "ERR hash value is not a float"
+VALUE_NAN_OR_INFINITY = "ERR value is NaN or Infinity"
+CLIENT_UNBLOCK_REASON = "ERR CLIENT UNBLOCK reason should be TIMEOUT or ERROR"
+
+
+# -- Streams -----------------------------------------------------------------------------------
+
+INVALID_STREAM_ID = "ERR Invalid stream ID specified as stream command argument"
+XADD_ID_TOO_SMALL = "ERR The ID specified in XADD is equal or smaller than the target stream top item"
+XADD_ID_ZERO = "ERR The ID specified in XADD must be greater than 0-0"
+STREAM_EXHAUSTED = "ERR The stream has exhausted the last possible ID, unable to add more items"
+TRIM_MAXLEN_AND_MINID = "ERR syntax error, MAXLEN and MINID options at the same time are not compatible"
+TRIM_MAXLEN_NEGATIVE = "ERR The MAXLEN argument must be >= 0."
+TRIM_LIMIT_NEGATIVE = "ERR The LIMIT argument must be >= 0."
+TRIM_LIMIT_WITHOUT_STRATEGY = (
+    "ERR syntax error, LIMIT cannot be used without specifying a trimming strategy"
+)
+TRIM_LIMIT_WITHOUT_APPROX = "ERR syntax error, LIMIT cannot be used without the special ~ option"
+XTRIM_WITHOUT_STRATEGY = "ERR syntax error, XTRIM must be called with a trimming strategy"
+INVALID_START_ID = "ERR invalid start ID for the interval"
+INVALID_END_ID = "ERR invalid end ID for the interval"
+XREAD_UNBALANCED = (
+    "ERR Unbalanced XREAD list of streams: for each stream key an ID or '$' must be specified."
+)
+XREAD_GROUP_OPTION = "ERR The GROUP option is only supported by XREADGROUP. You called XREAD instead."
+XREAD_NOACK_OPTION = "ERR The NOACK option is only supported by XREADGROUP. You called XREAD instead."
+XREADGROUP_MISSING_GROUP = "ERR Missing GROUP option for XREADGROUP"
+XREADGROUP_DOLLAR_ID = (
+    "ERR The $ ID is meaningless in the context of XREADGROUP: you want to read the history of "
+    "this consumer by specifying a proper ID, or use the > ID to get new messages. The $ ID would "
+    "just return an empty result set."
+)
+XREAD_GREATER_ID = (
+    "ERR The > ID can be specified only when calling XREADGROUP using the GROUP <group> "
+    "<consumer> option."
+)
+BLOCKED_GROUP_GONE = "NOGROUP the consumer group this client was blocked on no longer exists"
+BLOCKED_STREAM_GONE = "UNBLOCKED the stream key no longer exists"
+XGROUP_KEY_MISSING = (
+    "ERR The XGROUP subcommand requires the key to exist. Note that for CREATE you may want to "
+    "use the MKSTREAM option to create an empty stream automatically."
+)
+BUSYGROUP = "BUSYGROUP Consumer Group name already exists"
+ENTRIESREAD_INVALID = "ERR value for ENTRIESREAD must be positive or -1"
+XSETID_BELOW_TOP = "ERR The ID specified in XSETID is smaller than the target stream top item"
+XSETID_BELOW_MAX_DELETED = (
+    "ERR The ID specified in XSETID is smaller than the provided max_deleted_entry_id"
+)
+XSETID_ENTRIES_ADDED_NEGATIVE = "ERR entries_added must be positive"
+XSETID_ENTRIES_ADDED_BELOW_LENGTH = (
+    "ERR The entries_added specified in XSETID is smaller than the target stream length"
+)
+XCLAIM_MIN_IDLE = "ERR Invalid min-idle-time argument for XCLAIM"
+XCLAIM_IDLE = "ERR Invalid IDLE option argument for XCLAIM"
+XCLAIM_TIME = "ERR Invalid TIME option argument for XCLAIM"
+XCLAIM_RETRYCOUNT = "ERR Invalid RETRYCOUNT option argument for XCLAIM"
+XAUTOCLAIM_MIN_IDLE = "ERR Invalid min-idle-time argument for XAUTOCLAIM"
+XAUTOCLAIM_COUNT = "ERR COUNT must be > 0"
+XAUTOCLAIM_COUNT_MEMORY = (
+    "ERR Insufficient memory, failed allocating transient memory, COUNT too high."
+)
+
+
+def xclaim_unrecognized(option: bytes) -> str:
+    return f"ERR Unrecognized XCLAIM option '{_c_text(option)}'"
+
+
+def xreadgroup_no_group(key: bytes, group: bytes) -> str:
+    return (
+        f"NOGROUP No such key '{_c_text(key)}' or consumer group '{_c_text(group)}' "
+        "in XREADGROUP with GROUP option"
+    )
+
+
+def no_key_or_group(key: bytes, group: bytes) -> str:
+    return f"NOGROUP No such key '{_c_text(key)}' or consumer group '{_c_text(group)}'"
+
+
+def no_group_for_key(group: bytes, key: bytes) -> str:
+    return f"NOGROUP No such consumer group '{_c_text(group)}' for key name '{_c_text(key)}'"
+
+
+def blocking_from_script(command: bytes) -> str:
+    return f"ERR {_c_text(command)} command is not allowed with BLOCK option from scripts"

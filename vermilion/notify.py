@@ -3,7 +3,16 @@
     notify(db, NOTIFY_STRING, b"set", key)
 
 It costs one attribute test while `notify-keyspace-events` is empty. The classes are Redis's
-flag letters (K E g $ l s h z x e t m d n, A = g$lshzxetd).
+flag letters (K E g $ l s h z x e t m d n, A = g$lshzxetd). Call it exactly where Redis 7.0 calls
+notifyKeyspaceEvent, with the same event name, after the change is made. Events that belong to the
+keyspace rather than to one command are raised by ``Db`` itself: ``new`` when a key is created,
+``keymiss`` when a read misses, and ``expired`` (through ``Server.key_expired``) when a key is
+reclaimed lazily or by the active cycle.
+
+Delivery (``Server.publish_keyspace_event`` -> ``PubSub.keyspace_event``) publishes the event on
+``__keyspace@<db>__:<key>`` when K is set and on ``__keyevent@<db>__:<event>`` when E is set.
+``server.notify_flags`` mirrors the parsed ``notify-keyspace-events`` (set at start and by the
+parameter's on-change hook).
 """
 
 from __future__ import annotations

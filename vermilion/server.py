@@ -18,6 +18,8 @@ from .config import Config
 from .connection import Client
 from .errors import error_code
 from .keyspace.db import Db, now_ms
+from .notify import NOTIFY_EXPIRED, notify
+from .pubsub import PubSub
 from .resp.encode import error as encode_error
 
 try:  # uvloop is optional: plain asyncio works, only slower
@@ -76,7 +78,9 @@ class Server:
         self.dbs = [Db(self, index) for index in range(self.config.databases)]
         self.blocking = BlockingState(self)
         # Parsed notify-keyspace-events classes (vermilion.notify); 0 = notifications off.
-        self.notify_flags = 0
+        self.notify_flags = self.config.notify_keyspace_events
+        # Channels, patterns and shard channels with their subscribers (vermilion.pubsub).
+        self.pubsub = PubSub(self)
         self.dirty = 0
         self.start_time = time.time()
         self.loop: asyncio.AbstractEventLoop | None = None
@@ -85,6 +89,8 @@ class Server:
         self.active_expire_enabled = True
         # CLIENT PAUSE state (commands.connection.ClientPause), created by the first pause.
         self.client_pause = None
+        # The BUSY error while a script runs past busy-reply-threshold, else None (see dispatch).
+        self.script_busy: str | None = None
         self.cron_handle: asyncio.TimerHandle | None = None
         self.cron_loops = 0
         self.shutdown_hooks: list[Callable[[], None]] = []
@@ -134,9 +140,12 @@ class Server:
 
     def key_expired(self, db: Db, key: bytes) -> None:
         """A key expired (lazily or actively): the place for events and propagation."""
+        if self.notify_flags:
+            notify(db, NOTIFY_EXPIRED, b"expired", key)
 
     def publish_keyspace_event(self, db: Db, event_class: int, event: bytes, key: bytes) -> None:
-        """Deliver one keyspace event (set up by the pub/sub module)."""
+        """Deliver one keyspace event to the channels it belongs on."""
+        self.pubsub.keyspace_event(db, self.notify_flags, event, key)
 
     def error_reply(self, text: str, protocol: bool = False) -> bytes:
         stats = self.stats
@@ -161,6 +170,12 @@ class Server:
                     sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
                 except OSError:
                     pass
+        if sock is not None and sock.family == socket.AF_UNIX:
+            # Redis shows unix socket clients as "<socket path>:0" on both ends, flag U.
+            client.is_unix = True
+            path = local if isinstance(local, str) and local else str(self.config.unixsocket or "")
+            client.address = client.local_address = f"{path}:0"
+            return
         client.address = _format_address(peer)
         client.local_address = _format_address(local)
 
@@ -168,6 +183,8 @@ class Server:
         self.clients.pop(client.id, None)
         if client.blocked is not None:
             self.blocking.disconnected(client)
+        if client.subscriptions is not None:
+            self.pubsub.forget(client)
         for db, key in client.watching:
             watchers = db.watched.get(key)
             if watchers and client in watchers:

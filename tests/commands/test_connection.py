@@ -635,9 +635,10 @@ def test_client_help(server):
     conn = raw(server.port)
     reply = conn.call("CLIENT", "HELP")
     assert reply.startswith(b"*") and b"+CLIENT <subcommand>" in reply
-    for word in (b"GETNAME", b"KILL", b"LIST", b"PAUSE", b"UNPAUSE", b"REPLY", b"SETNAME", b"NO-EVICT"):
+    for word in (b"GETNAME", b"KILL", b"LIST", b"PAUSE", b"UNPAUSE", b"REPLY", b"SETNAME", b"NO-EVICT",
+                 b"UNBLOCK"):
         assert b"+" + word in reply
-    for word in (b"TRACKING", b"CACHING", b"UNBLOCK"):  # not implemented, so not offered
+    for word in (b"TRACKING", b"CACHING"):  # not implemented, so not offered
         assert b"+" + word not in reply
 
 

@@ -427,6 +427,7 @@ def test_swapdb(diff):
 def test_swapdb_invalidates_watch(r, server):
     class Watcher:
         watch_dirty = False
+        watch_expired = None
 
     def swap_watched():
         first, second, third = Watcher(), Watcher(), Watcher()

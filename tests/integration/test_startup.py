@@ -75,7 +75,8 @@ class Process:
         self.proc = subprocess.Popen(command, cwd=cwd, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
         self.port = port
         if port:
-            wait_for_port(port)
+            # Generous: a loaded machine can take seconds to start a Python process.
+            wait_for_port(port, timeout=30)
 
     def stop(self) -> tuple[int, str, str]:
         if self.proc.poll() is None:
@@ -259,9 +260,11 @@ def test_config_file_with_include_quoting_and_units(tmp_path):
     theirs = Process([REDIS, "main.conf", "--port", str(theirs_port)], tmp_path, theirs_port)
     try:
         mine, real = config_map(ours_port), config_map(theirs_port)
+        info = RawConnection(ours_port).call("INFO", "server")
     finally:
         ours.stop()
         theirs.stop()
+    assert f"config_file:{tmp_path}/main.conf\r\n".encode() in info
     assert mine.pop(b"port") != real.pop(b"port")
     assert mine == real
     assert mine[b"timeout"] == b"40" and mine[b"masterauth"] == b"pa ssA\n"
@@ -292,7 +295,7 @@ def test_startup_log_pidfile_and_sigterm(tmp_path):
         "# Configuration loaded",
         "* monotonic clock: POSIX clock_gettime",
         "# Server initialized",
-        "* Ready to accept connections",
+        "* Ready to accept connections tcp",
         "# User requested shutdown...",
         "* Removing the pid file.",
         "# Redis is now ready to exit, bye bye...",
@@ -304,13 +307,25 @@ def test_startup_log_pidfile_and_sigterm(tmp_path):
     assert re.search(rf"^{pid}:signal-handler \(\d+\) Received SIGTERM scheduling shutdown\.\.\.$", out, re.M)
 
 
-def test_sigint_and_running_mode_line(tmp_path):
+def test_sigint_running_mode_line_and_unix_socket(tmp_path):
     port = free_port()
-    server = Process([*VERMILION, "--port", str(port), "--save", "", "--loglevel", "verbose"], tmp_path, port)
+    path = tmp_path / "v.sock"
+    server = Process([*VERMILION, "--port", str(port), "--save", "", "--loglevel", "verbose",
+                      "--unixsocket", str(path), "--unixsocketperm", "700"], tmp_path, port)
+    _wait_for_file(path)
+    assert path.stat().st_mode & 0o777 == 0o700
+    with socket.socket(socket.AF_UNIX) as unix:
+        unix.connect(str(path))
+        unix.sendall(b"PING\r\n")
+        assert unix.recv(100) == b"+PONG\r\n"
     server.proc.send_signal(signal.SIGINT)
     code, out, _ = server.stop()
     assert code == 0
-    assert f"* Running mode=standalone, port={port}." in log_messages(out)
+    messages = log_messages(out)
+    assert f"* Running mode=standalone, port={port}." in messages
+    assert messages.index("* Ready to accept connections tcp") + 1 == messages.index(
+        f"* The server is now ready to accept connections at {path}")
+    assert "* Removing the unix socket file." in messages and not path.exists()
     assert "Received SIGINT scheduling shutdown..." in out
 
 
@@ -355,10 +370,10 @@ def test_daemonize(tmp_path):
         capture_output=True, timeout=10, cwd=tmp_path,
     )
     assert launcher.returncode == 0 and launcher.stdout == b"" and launcher.stderr == b""
-    _wait_for_file(pidfile)
+    _wait_for_file(pidfile, timeout=30)
     daemon_pid = int(pidfile.read_text())
     try:
-        wait_for_port(port)
+        wait_for_port(port, timeout=30)
         os.kill(daemon_pid, 0)  # the detached process is the one serving
         assert RawConnection(port).call("PING") == b"+PONG\r\n"
         assert parse(RawConnection(port).call("CONFIG", "GET", "daemonize")) == [b"daemonize", b"yes"]
@@ -380,7 +395,7 @@ def test_config_from_stdin(tmp_path):
     proc.stdin.write(f"port {port}\nmaxmemory 3mb\n".encode())
     proc.stdin.close()
     proc.stdin = None
-    wait_for_port(port)
+    wait_for_port(port, timeout=30)
     assert parse(RawConnection(port).call("CONFIG", "GET", "maxmemory")) == [b"maxmemory", b"3145728"]
     # Read from stdin only: there is no file for CONFIG REWRITE.
     assert RawConnection(port).call("CONFIG", "REWRITE") == b"-ERR The server is running without a config file\r\n"

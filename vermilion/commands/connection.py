@@ -13,6 +13,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from .. import REDIS_VERSION, errors, info
+from ..blocking import UNBLOCKED
 from ..connection import REPLY_OFF, REPLY_ON, REPLY_SKIP_NEXT
 from ..errors import RedisError
 from ..registry import Command, command, set_gate_condition
@@ -149,6 +150,9 @@ def reset_connection(client: Client) -> None:
 def ping(client, argv):
     if len(argv) > 2:
         raise RedisError(errors.wrong_arity("ping"))
+    if client.subscriptions is not None and not client.resp3:
+        # A RESP2 subscriber gets its PING answer in the shape of a pub/sub message.
+        return b"*2\r\n$4\r\npong\r\n" + (bulk(argv[1]) if len(argv) == 2 else b"$0\r\n\r\n")
     if len(argv) == 1:
         return PONG
     return bulk(argv[1])
@@ -627,6 +631,32 @@ def client_unpause(client, argv):
     return OK
 
 
+@command("client|unblock")
+def client_unblock(client, argv):
+    # Only clients parked by a blocking command (vermilion.blocking); one held by CLIENT PAUSE
+    # is not "blocked" here (Redis 7.0.15 crashes when asked to unblock one).
+    if len(argv) > 4:
+        raise RedisError(subcommand_syntax_error(argv))
+    as_error = False
+    if len(argv) == 4:
+        reason = argv[3].split(b"\0", 1)[0].lower()
+        if reason == b"error":
+            as_error = True
+        elif reason != b"timeout":
+            raise RedisError(errors.CLIENT_UNBLOCK_REASON)
+    target_id = parse_int64(argv[2])
+    if target_id is None:
+        raise RedisError(errors.NOT_INTEGER)
+    server = client.server
+    target = server.clients.get(target_id)
+    entry = target.blocked if target is not None else None
+    if entry is None:
+        return integer(0)
+    reply = server.error_reply(UNBLOCKED) if as_error else entry.timeout_reply
+    server.blocking.unblock(entry, reply)
+    return integer(1)
+
+
 @command("client|getredir")
 def client_getredir(client, argv):
     # No client-side caching: a connection never has tracking on, so never a redirection.
@@ -672,6 +702,8 @@ _CLIENT_HELP = [
     "    Record the name or version of the client library in use.",
     "SETNAME <name>",
     "    Name this connection (an empty name removes it).",
+    "UNBLOCK <clientid> [TIMEOUT|ERROR]",
+    "    Release a client waiting in a blocking command, as if it timed out or with an error.",
     "UNPAUSE",
     "    End a CLIENT PAUSE now.",
 ]

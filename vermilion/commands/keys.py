@@ -27,6 +27,7 @@ from ..errors import (
     unsupported_option,
 )
 from ..keyspace.db import now_ms
+from ..notify import NOTIFY_GENERIC, notify
 from ..registry import command
 from ..resp.encode import MINUS_ONE, MINUS_TWO, OK, ONE, ZERO, bulk, integer, null, simple
 from ..types import copy_value, encoding_name, refcount, type_name
@@ -49,6 +50,7 @@ def _delete_keys(client, keys: list[bytes]) -> bytes:
         if expires and key in expires:
             db.lookup_write(key)  # an expired key is reclaimed as expired, not counted deleted
         if db.delete(key):
+            notify(db, NOTIFY_GENERIC, b"del", key)
             removed += 1
     return integer(removed)
 
@@ -225,6 +227,8 @@ def _rename(client, argv, nx: bool) -> bytes:
     if nx and db.lookup_write(target) is not None:
         return ZERO
     db.rename(source, target)
+    notify(db, NOTIFY_GENERIC, b"rename_from", source)
+    notify(db, NOTIFY_GENERIC, b"rename_to", target)
     return ONE if nx else OK
 
 
@@ -280,6 +284,7 @@ def copy(client, argv):
     if target.lookup_write(target_key) is not None and not replace:
         return ZERO
     target.add_copy(target_key, copy_value(value), when)
+    notify(target, NOTIFY_GENERIC, b"copy_to", target_key)
     return ONE
 
 
@@ -295,6 +300,8 @@ def move(client, argv):
     if target.lookup_write(key) is not None:
         return ZERO
     db.move_key(key, target)
+    notify(db, NOTIFY_GENERIC, b"move_from", key)
+    notify(target, NOTIFY_GENERIC, b"move_to", key)
     return ONE
 
 
@@ -380,8 +387,10 @@ def _expire(client, argv, name: str, relative: bool, seconds: bool) -> bytes:
             return ZERO
     if when <= now_ms() and client.server.expire_allowed():
         db.delete(key)
+        notify(db, NOTIFY_GENERIC, b"del", key)
     else:
         db.set_expire(key, when)
+        notify(db, NOTIFY_GENERIC, b"expire", key)
     return ONE
 
 
@@ -443,7 +452,10 @@ def persist(client, argv):
     db = client.db
     if db.lookup_write(argv[1]) is None:
         return ZERO
-    return ONE if db.persist(argv[1]) else ZERO
+    if not db.persist(argv[1]):
+        return ZERO
+    notify(db, NOTIFY_GENERIC, b"persist", argv[1])
+    return ONE
 
 
 # -- OBJECT --------------------------------------------------------------------------------------
@@ -474,7 +486,7 @@ def _policy(client) -> str:
 
 
 def _object_lookup(client, key: bytes):
-    return client.db.lookup_read_notouch(key)
+    return client.db.lookup_read_silent(key)
 
 
 @command("object|help")

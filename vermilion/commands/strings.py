@@ -26,6 +26,7 @@ from ..errors import (
     wrong_arity,
 )
 from ..keyspace.db import now_ms
+from ..notify import NOTIFY_GENERIC, NOTIFY_STRING, notify
 from ..registry import command
 from ..resp.encode import EMPTY_BULK, NULL2, NULL3, OK, ONE, ZERO, bulk, integer, map_
 from ..types.string import (
@@ -144,8 +145,11 @@ def _set_generic(client, key: bytes, value: bytes, flags: int, expire: bytes | N
             return abort_reply if abort_reply is not None else _null(client)
     if when is not None:
         db.set_value_expiring(key, value, when)
+        notify(db, NOTIFY_STRING, b"set", key)
+        notify(db, NOTIFY_GENERIC, b"expire", key)
     else:
         db.set_value(key, value, flags & KEEPTTL != 0)
+        notify(db, NOTIFY_STRING, b"set", key)
     if reply is not None:
         return reply
     return ok_reply if ok_reply is not None else OK
@@ -171,6 +175,8 @@ def set_(client, argv):
         if db.expires and argv[1] in db.expires:
             db.lookup_write(argv[1])  # an expired key is reclaimed (and counted) first, as in Redis
         db.set_value(argv[1], argv[2])
+        if db.server.notify_flags:
+            notify(db, NOTIFY_STRING, b"set", argv[1])
         return OK
     flags, expire = parse_set_options(argv, 3, True)
     return _set_generic(client, argv[1], argv[2], flags, expire, "set", None, None)
@@ -182,6 +188,7 @@ def setnx(client, argv):
     if db.lookup_write(argv[1]) is not None:
         return ZERO
     db.set_value(argv[1], argv[2])
+    notify(db, NOTIFY_STRING, b"set", argv[1])
     return ONE
 
 
@@ -211,10 +218,13 @@ def getex(client, argv):
         # An absolute time already past deletes the key (EX/PX are always in the future).
         if flags & (EXAT | PXAT) and when <= now_ms() and client.server.expire_allowed():
             db.delete(key)
+            notify(db, NOTIFY_GENERIC, b"del", key)
         else:
             db.set_expire(key, when)
+            notify(db, NOTIFY_GENERIC, b"expire", key)
     elif flags & PERSIST:
-        db.persist(key)
+        if db.persist(key):
+            notify(db, NOTIFY_GENERIC, b"persist", key)
     return reply
 
 
@@ -227,6 +237,7 @@ def getdel(client, argv):
     if not _is_string(value):
         raise RedisError(WRONGTYPE)
     db.delete(argv[1])
+    notify(db, NOTIFY_GENERIC, b"del", argv[1])
     return b"$%d\r\n%s\r\n" % (len(value), value)
 
 
@@ -241,6 +252,7 @@ def getset(client, argv):
     else:
         raise RedisError(WRONGTYPE)
     db.set_value(argv[1], argv[2])
+    notify(db, NOTIFY_STRING, b"set", argv[1])
     return reply
 
 
@@ -269,6 +281,7 @@ def mset(client, argv):
         if expires and key in expires:
             db.lookup_write(key)
         db.set_value(key, argv[index + 1])
+        notify(db, NOTIFY_STRING, b"set", key)
     return OK
 
 
@@ -282,6 +295,7 @@ def msetnx(client, argv):
             return ZERO
     for index in range(1, len(argv), 2):
         db.set_value(argv[index], argv[index + 1])
+        notify(db, NOTIFY_STRING, b"set", argv[index])
     return ONE
 
 
@@ -300,6 +314,7 @@ def append(client, argv):
     value = db.lookup_write(key)
     if value is None:
         db.set_value(key, tail)
+        notify(db, NOTIFY_STRING, b"append", key)
         return integer(len(tail))
     cls = value.__class__
     if cls is bytearray:
@@ -313,6 +328,7 @@ def append(client, argv):
         db.set_value(key, value, True)
     else:
         raise RedisError(WRONGTYPE)
+    notify(db, NOTIFY_STRING, b"append", key)
     return integer(len(value))
 
 
@@ -372,6 +388,7 @@ def setrange(client, argv):
         value = bytearray(end)
         value[offset:] = patch
         db.set_value(key, value)
+        notify(db, NOTIFY_STRING, b"setrange", key)
         return integer(end)
     cls = value.__class__
     if cls is not bytes and cls is not bytearray:
@@ -385,11 +402,13 @@ def setrange(client, argv):
             grown.extend(bytes(end - len(grown)))
         grown[offset:end] = patch
         db.set_value(key, grown, True)
+        notify(db, NOTIFY_STRING, b"setrange", key)
         return integer(len(grown))
     if end > len(value):
         value.extend(bytes(end - len(value)))
     value[offset:end] = patch
     db.modified(key)
+    notify(db, NOTIFY_STRING, b"setrange", key)
     return integer(len(value))
 
 
@@ -412,6 +431,7 @@ def _incr_by(client, key: bytes, delta: int) -> bytes:
         raise RedisError(OVERFLOW)
     # INCR keeps the key's TTL (Redis overwrites the value in place).
     db.set_value(key, b"%d" % result, True)
+    notify(db, NOTIFY_STRING, b"incrby", key)
     return integer(result)
 
 
@@ -464,6 +484,7 @@ def incrbyfloat(client, argv):
         raise RedisError(INCR_FLOAT_NAN)
     text = format_long_double_human(total)
     db.set_value(key, text, True)
+    notify(db, NOTIFY_STRING, b"incrbyfloat", key)
     return bulk(text)
 
 

@@ -12,6 +12,8 @@ import random
 import time
 from typing import TYPE_CHECKING, Any
 
+from ..notify import NOTIFY_KEY_MISS, NOTIFY_NEW, notify
+
 if TYPE_CHECKING:
     from ..server import Server
 
@@ -71,6 +73,8 @@ class Db:
         value = self.data.get(key)
         if value is None:
             self.stats.keyspace_misses += 1
+            if self.server.notify_flags:
+                notify(self, NOTIFY_KEY_MISS, b"keymiss", key)
             return None
         if self.expires:
             when = self.expires.get(key)
@@ -80,6 +84,8 @@ class Db:
                 if self.server.expire_allowed():
                     self.expire_key(key)
                 self.stats.keyspace_misses += 1
+                if self.server.notify_flags:
+                    notify(self, NOTIFY_KEY_MISS, b"keymiss", key)
                 return None
         self.stats.keyspace_hits += 1
         self.access[key] = self.server.lru_clock
@@ -109,11 +115,16 @@ class Db:
 
     def set_value(self, key: bytes, value: Any, keep_ttl: bool = False) -> None:
         """Create or overwrite ``key``; drops its TTL unless ``keep_ttl``."""
-        self.data[key] = value
-        self.access[key] = self.server.lru_clock
+        data = self.data
+        server = self.server
+        created = server.notify_flags and key not in data
+        data[key] = value
+        self.access[key] = server.lru_clock
         if not keep_ttl and self.expires:
             self.expires.pop(key, None)
         self.modified(key)
+        if created:
+            notify(self, NOTIFY_NEW, b"new", key)
 
     def delete(self, key: bytes) -> bool:
         """Remove ``key`` if it exists (expired or not); True when something was removed."""
@@ -144,6 +155,15 @@ class Db:
             clients = self.watched.get(key)
             if clients:
                 for client in clients:
+                    expired = client.watch_expired
+                    if expired and (self, key) in expired:
+                        # Watched while already expired (Redis's touchWatchedKey): once the key
+                        # is gone nothing changed logically; while it is still stored, Redis
+                        # stops looking at this key's watchers here.
+                        if key not in self.data:
+                            expired.discard((self, key))
+                            continue
+                        break
                     client.watch_dirty = True
         if self.blocking_keys and key in self.blocking_keys:
             server.blocking.key_ready(self, key)
@@ -162,8 +182,8 @@ class Db:
 
     def flush(self) -> int:
         removed = len(self.data)
-        for key in list(self.watched):
-            self.modified(key, 0)
+        if self.watched:
+            self.touch_all_watched(None)
         self.data = {}
         self.expires = {}
         self.access = {}
@@ -172,6 +192,49 @@ class Db:
         self.expire_scan_pos = 0
         self.scan_snapshots.clear()
         return removed
+
+    def touch_all_watched(self, replaced_with: Db | None) -> None:
+        """Invalidate WATCHes before this database is emptied (FLUSHDB/FLUSHALL, None) or swapped
+        with ``replaced_with`` (SWAPDB), as Redis's touchAllWatchedKeysInDb: a watch breaks when
+        its key exists on either side, except that an already-expired key being dropped, or
+        staying expired, changes nothing, and a missing key replaced by an expired one counts as
+        watched-while-expired from now on."""
+        now = now_ms()
+        for key, clients in self.watched.items():
+            in_self = key in self.data
+            in_other = replaced_with is not None and key in replaced_with.data
+            if not (in_self or in_other):
+                continue
+            other_expired = False
+            if in_other:
+                when = replaced_with.expires.get(key)
+                other_expired = when is not None and when < now
+            for client in clients:
+                expired = client.watch_expired
+                if expired and (self, key) in expired:
+                    if not in_other:
+                        expired.discard((self, key))
+                        continue
+                    if other_expired:
+                        continue
+                elif not in_self and other_expired:
+                    if expired is None:
+                        expired = client.watch_expired = set()
+                    expired.add((self, key))
+                    continue
+                client.watch_dirty = True
+
+    def lookup_read_silent(self, key: bytes) -> Any:
+        """lookup_read_notouch without the keymiss event (OBJECT, Redis's LOOKUP_NONOTIFY)."""
+        server = self.server
+        flags = server.notify_flags
+        if not flags & NOTIFY_KEY_MISS:
+            return self.lookup_read_notouch(key)
+        server.notify_flags = flags & ~NOTIFY_KEY_MISS
+        try:
+            return self.lookup_read_notouch(key)
+        finally:
+            server.notify_flags = flags
 
     # -- SCAN -------------------------------------------------------------------------------
 
@@ -220,10 +283,15 @@ class Db:
 
     def set_value_expiring(self, key: bytes, value: Any, when_ms: int) -> None:
         """Create or overwrite ``key`` with an expiry time in one change (SET EX, SETEX...)."""
-        self.data[key] = value
-        self.access[key] = self.server.lru_clock
+        data = self.data
+        server = self.server
+        created = server.notify_flags and key not in data
+        data[key] = value
+        self.access[key] = server.lru_clock
         self.expires[key] = when_ms
         self.modified(key)
+        if created:
+            notify(self, NOTIFY_NEW, b"new", key)
 
     def rename(self, source: bytes, target: bytes) -> None:
         """Move ``source``'s value, expiry and access time to ``target`` (which is replaced)."""
@@ -240,6 +308,9 @@ class Db:
             self.access[target] = seen
         self.modified(source, 0)
         self.modified(target)
+        if self.server.notify_flags:
+            # Redis deletes an existing target and adds the key anew: always a "new" key.
+            notify(self, NOTIFY_NEW, b"new", target)
 
     def move_key(self, key: bytes, target: Db) -> None:
         """Move ``key`` with its expiry and access time to another database (MOVE)."""
@@ -254,6 +325,8 @@ class Db:
             target.access[key] = seen
         self.modified(key, 0)
         target.modified(key)
+        if self.server.notify_flags:
+            notify(target, NOTIFY_NEW, b"new", key)
 
     def add_copy(self, key: bytes, value: Any, when_ms: int | None) -> None:
         """Store a copied value (COPY), replacing any current one; the copy is a new object."""
@@ -264,16 +337,17 @@ class Db:
         else:
             self.expires[key] = when_ms
         self.modified(key)
+        if self.server.notify_flags:
+            # COPY ... REPLACE deletes the old value first: the copy is always a "new" key.
+            notify(self, NOTIFY_NEW, b"new", key)
 
     def swap_contents(self, other: Db) -> None:
         """Exchange keyspaces with ``other`` (SWAPDB). Clients stay on their database number;
         WATCHes on keys present in either database before or after are invalidated."""
-        touched = [
-            key for key in self.watched if key in self.data or key in other.data
-        ]
-        touched_other = [
-            key for key in other.watched if key in self.data or key in other.data
-        ]
+        if self.watched:
+            self.touch_all_watched(other)
+        if other.watched:
+            other.touch_all_watched(self)
         for name in ("data", "expires", "access", "expire_scan", "expire_scan_pos", "avg_ttl"):
             mine, theirs = getattr(self, name), getattr(other, name)
             setattr(self, name, theirs)
@@ -285,10 +359,11 @@ class Db:
         other.deletions += len(self.data)
         self.random_sample = []
         other.random_sample = []
-        for key in touched:
-            self.modified(key, 0)
-        for key in touched_other:
-            other.modified(key, 0)
+        # Clients blocked on a key that now exists are served, as Redis's SWAPDB does.
+        for db in (self, other):
+            for key in db.blocking_keys:
+                if key in db.data:
+                    db.server.blocking.key_ready(db, key)
 
     def random_key(self) -> bytes | None:
         """A random key, possibly logically expired (RANDOMKEY checks and retries).

@@ -1,0 +1,1 @@
+"""Persistence helpers: Redis's on-disk and DUMP formats."""

@@ -1,0 +1,1 @@
+"""Lua scripting (EVAL, SCRIPT) and functions (FUNCTION, FCALL)."""
