@@ -110,7 +110,7 @@ def _benchmark(port: int, ops: int, keyspace: int, command: list[str]) -> float:
     return float(output.strip().splitlines()[-1].split(",")[1].strip('"'))
 
 
-def wire_benchmark(small: int, big: int, ops: int) -> None:
+def wire_benchmark(small: int, big: int, ops: int, rounds: int) -> None:
     if shutil.which("redis-benchmark") is None:
         print("wire     skipped: redis-benchmark is not installed")
         return
@@ -128,12 +128,10 @@ def wire_benchmark(small: int, big: int, ops: int) -> None:
                 if time.time() > deadline:
                     raise SystemExit("server did not start")
                 time.sleep(0.05)
-        results = {}
         for size in (small, big):
-            key = f"z{size}"
             with socket.create_connection(("127.0.0.1", port)) as sock:
                 for start in range(0, size, 1000):
-                    args = [b"ZADD", key.encode()]
+                    args = [b"ZADD", b"z%d" % size]
                     for i in range(start, min(start + 1000, size)):
                         args += [b"%d" % random.randrange(10**9), _member(i)]
                     sock.sendall(b"*%d\r\n" % len(args)
@@ -141,13 +139,21 @@ def wire_benchmark(small: int, big: int, ops: int) -> None:
                     reply = b""
                     while not reply.endswith(b"\r\n"):
                         reply += sock.recv(100)
-            add_rate = _benchmark(port, ops, size,
-                                  ["ZADD", key, "__rand_int__", "member:__rand_int__"])
-            rank_rate = _benchmark(port, ops, size, ["ZRANK", key, "member:__rand_int__"])
-            results[size] = (add_rate, rank_rate)
+        rates: dict[int, tuple[list[float], list[float]]] = {small: ([], []), big: ([], [])}
+        per_round = max(1000, ops // rounds)
+        for _ in range(rounds):
+            for size in (small, big):
+                key = f"z{size}"
+                rates[size][0].append(_benchmark(
+                    port, per_round, size, ["ZADD", key, "__rand_int__", "member:__rand_int__"]))
+                rates[size][1].append(_benchmark(
+                    port, per_round, size, ["ZRANK", key, "member:__rand_int__"]))
+        for size in (small, big):
+            add_rate, rank_rate = (statistics.median(r) for r in rates[size])
             print(f"wire     {size:>9,} members: ZADD {add_rate:>10,.0f} rps     "
                   f"ZRANK {rank_rate:>10,.0f} rps")
-        (add_small, rank_small), (add_big, rank_big) = results[small], results[big]
+        add_small, rank_small = (statistics.median(r) for r in rates[small])
+        add_big, rank_big = (statistics.median(r) for r in rates[big])
         print(f"wire     slowdown {big:,} vs {small:,}: ZADD {add_small / add_big:.2f}x   "
               f"ZRANK {rank_small / rank_big:.2f}x")
     finally:
@@ -166,7 +172,7 @@ def main() -> int:
     args = parser.parse_args()
     handler_benchmark(args.small, args.big, args.ops, args.rounds)
     if args.wire:
-        wire_benchmark(args.small, args.big, args.ops)
+        wire_benchmark(args.small, args.big, args.ops, args.rounds)
     return 0
 
 

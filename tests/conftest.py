@@ -108,6 +108,8 @@ class Differ:
             reader = hiredis.Reader()
             reader.feed(raw)
             value = reader.gets()
+            if isinstance(value, Exception):  # error objects never compare equal
+                return ("error", str(value))
             return sorted(value, key=repr) if isinstance(value, list) else value
 
         assert ours[:1] == theirs[:1], f"{args!r}: vermilion {ours!r} != redis {theirs!r}"
