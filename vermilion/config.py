@@ -46,25 +46,23 @@ LLONG_MIN, LLONG_MAX = -(2**63), 2**63 - 1
 LONG_MAX = SSIZE_MAX = LLONG_MAX
 ULLONG_MAX = 2**64 - 1
 
-# notify-keyspace-events bits, as Redis numbers them.
-NOTIFY_KEYSPACE = 1 << 0  # K
-NOTIFY_KEYEVENT = 1 << 1  # E
-NOTIFY_GENERIC = 1 << 2  # g
-NOTIFY_STRING = 1 << 3  # $
-NOTIFY_LIST = 1 << 4  # l
-NOTIFY_SET = 1 << 5  # s
-NOTIFY_HASH = 1 << 6  # h
-NOTIFY_ZSET = 1 << 7  # z
-NOTIFY_EXPIRED = 1 << 8  # x
-NOTIFY_EVICTED = 1 << 9  # e
-NOTIFY_STREAM = 1 << 10  # t
-NOTIFY_KEY_MISS = 1 << 11  # m
-NOTIFY_LOADED = 1 << 12  # module only
-NOTIFY_MODULE = 1 << 13  # d
-NOTIFY_NEW = 1 << 14  # n
-NOTIFY_ALL = (
-    NOTIFY_GENERIC | NOTIFY_STRING | NOTIFY_LIST | NOTIFY_SET | NOTIFY_HASH | NOTIFY_ZSET
-    | NOTIFY_EXPIRED | NOTIFY_EVICTED | NOTIFY_STREAM | NOTIFY_MODULE
+# notify-keyspace-events bits, as Redis numbers them (defined once, in vermilion/notify.py).
+from .notify import (  # noqa: E402
+    NOTIFY_ALL,
+    NOTIFY_EVICTED,
+    NOTIFY_EXPIRED,
+    NOTIFY_GENERIC,
+    NOTIFY_HASH,
+    NOTIFY_KEY_MISS,
+    NOTIFY_KEYEVENT,
+    NOTIFY_KEYSPACE,
+    NOTIFY_LIST,
+    NOTIFY_MODULE,
+    NOTIFY_NEW,
+    NOTIFY_SET,
+    NOTIFY_STREAM,
+    NOTIFY_STRING,
+    NOTIFY_ZSET,
 )
 
 # shutdown-on-sigint / shutdown-on-sigterm bits (SHUTDOWN's options).

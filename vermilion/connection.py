@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+from itertools import chain
 from typing import TYPE_CHECKING, Any
 
 import hiredis
@@ -211,18 +212,27 @@ class Client(asyncio.Protocol):
             # Nothing completed: what is retained is the start of one partial request.
             if len(self.raw_pending) == 1 and not self.interrupted:
                 self._check_tail(self.raw_pending[0])
-        elif self.interrupted or not _ends_with_request(self.raw_pending[-1], batch[-1]):
-            self._keep_tail(batch)
-        else:
+        elif self.interrupted:
+            self._keep_tail(batch_length(batch))
+        elif done == 1 and len(self.raw_pending) == 1:
+            # One request in one read (no pipelining): an exact length check is cheapest.
+            if len(self.raw_pending[0]) == encoded_length(batch[0]):
+                self.raw_pending.clear()
+            else:
+                self._keep_tail(encoded_length(batch[0]))
+        elif _ends_with_request(self.raw_pending[-1], batch[-1]):
+            # hiredis does not say whether it holds the start of another request; a read that
+            # ends with the exact encoding of the last request returned ended on a boundary
+            # (unless a partial request's data ends with that same encoding: then the retained
+            # bytes are only needed by the exact parser for malformed input, see _check_tail).
             self.raw_pending.clear()
+        else:
+            self._keep_tail(batch_length(batch))
         if out or self.kill_after_reply:
             self.flush()
 
-    def _keep_tail(self, batch: list) -> None:
-        """Drop the bytes of the requests hiredis returned; keep and check the partial rest."""
-        consumed = 0
-        for argv in batch:
-            consumed += encoded_length(argv)
+    def _keep_tail(self, consumed: int) -> None:
+        """Drop the ``consumed`` bytes of the requests hiredis returned; keep and check the rest."""
         raw = self.raw_pending
         joined = raw[0] if len(raw) == 1 else b"".join(raw)
         if consumed >= len(joined):
@@ -236,6 +246,10 @@ class Client(asyncio.Protocol):
     def _check_tail(self, tail: bytes) -> None:
         """Apply Redis's header checks to a partial request now, as Redis does on arrival
         (hiredis would wait for a 1 GB bulk or 3e9 elements before complaining)."""
+        if tail[:1] != b"*":
+            # Not the start of a request: the boundary was misjudged (see _run_fast), so the
+            # exact parser cannot judge these bytes; hiredis keeps parsing them as they come.
+            return
         parser = self._new_exact_parser()
         parser.feed(tail[:65536 + 64])
         try:
@@ -393,8 +407,6 @@ class Client(asyncio.Protocol):
 
 
 def _ends_with_request(chunk: bytes, argv: list) -> bool:
-    """Whether ``chunk`` ends exactly with the encoding of ``argv``: the cheap test that a read
-    ended on a request boundary (hiredis does not say whether it holds a partial request)."""
     if len(argv) > 8:
         return False
     size = 0
@@ -404,6 +416,19 @@ def _ends_with_request(chunk: bytes, argv: list) -> bool:
         return False
     encoded = b"*%d\r\n" % len(argv) + b"".join([b"$%d\r\n%s\r\n" % (len(a), a) for a in argv])
     return chunk.endswith(encoded)
+
+
+def batch_length(batch: list) -> int:
+    """Bytes a batch of requests took on the wire, computed with C-level map/sum (this runs once
+    per read). hiredis accepts only Redis's canonical numbers, so the encoding is unique."""
+    sizes = list(map(len, chain.from_iterable(batch)))
+    return (
+        3 * len(batch)
+        + len("".join(map(str, map(len, batch))))
+        + 5 * len(sizes)
+        + sum(sizes)
+        + len("".join(map(str, sizes)))
+    )
 
 
 def encoded_length(argv: list) -> int:

@@ -873,7 +873,7 @@ def test_shebang_parser():
 
 
 def test_lzf_round_trip_and_rdb_strings():
-    from vermilion.scripting.rdbstring import RdbReader, encode_string, lzf_compress, lzf_decompress
+    from vermilion.persistence.rdbstring import RdbReader, encode_string, lzf_compress, lzf_decompress
 
     data = b"#!lua name=lib\n" + b"redis.register_function('f', function() return 1 end)\n" * 20
     packed = lzf_compress(data, len(data) - 4)
@@ -887,7 +887,7 @@ def test_lzf_round_trip_and_rdb_strings():
 @given(data=st.binary(max_size=600))
 @settings(max_examples=200, deadline=None)
 def test_lzf_round_trip_property(data):
-    from vermilion.scripting.rdbstring import lzf_compress, lzf_decompress
+    from vermilion.persistence.rdbstring import lzf_compress, lzf_decompress
 
     packed = lzf_compress(data, len(data) + 64) if data else None
     if data:

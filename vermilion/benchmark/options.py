@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 
 from .. import __version__
 from ..cli.connection import TlsOptions
+from ..cli.options import c_atoi
 
 DEFAULT_PRECISION = 3
 MAX_PRECISION = 4
@@ -88,20 +89,6 @@ A command given after the options is benchmarked instead of the default tests, f
 """
 
 
-def _atoi(text: str) -> int:
-    text = text.lstrip()
-    sign = 1
-    if text[:1] in ("-", "+"):
-        sign = -1 if text[0] == "-" else 1
-        text = text[1:]
-    digits = ""
-    for char in text:
-        if not char.isdigit():
-            break
-        digits += char
-    return sign * int(digits) if digits else 0
-
-
 def parse_options(argv: list[str], config: BenchConfig) -> int:
     """Fill ``config``; returns the index where the command to benchmark starts."""
     i = 1
@@ -124,18 +111,18 @@ def parse_options(argv: list[str], config: BenchConfig) -> int:
             return argv[i]
 
         if arg == "-c":
-            config.numclients = _atoi(value())
+            config.numclients = c_atoi(value())
         elif arg in ("-v", "--version"):
             sys.stdout.write(f"vermilion-benchmark {__version__} (redis-benchmark 7.0 compatible)\n")
             raise OptionsExit(0)
         elif arg == "-n":
-            config.requests = _atoi(value())
+            config.requests = c_atoi(value())
         elif arg == "-k":
-            config.keepalive = _atoi(value())
+            config.keepalive = c_atoi(value())
         elif arg == "-h":
             config.host = value()
         elif arg == "-p":
-            config.port = _atoi(value())
+            config.port = c_atoi(value())
         elif arg == "-s":
             config.socket_path = value()
         elif arg == "-x":
@@ -163,15 +150,15 @@ def parse_options(argv: list[str], config: BenchConfig) -> int:
         elif arg == "-3":
             config.resp3 = True
         elif arg == "-d":
-            config.datasize = min(max(_atoi(value()), 1), 1024 * 1024 * 1024)
+            config.datasize = min(max(c_atoi(value()), 1), 1024 * 1024 * 1024)
         elif arg == "-P":
-            config.pipeline = max(_atoi(value()), 1)
+            config.pipeline = max(c_atoi(value()), 1)
         elif arg == "-r":
             text = value()
             if text.startswith("-") and not text[1:2].isdigit():
                 invalid(text)
             config.randomkeys = True
-            config.keyspacelen = max(_atoi(text), 0)
+            config.keyspacelen = max(c_atoi(text), 0)
         elif arg == "-q":
             config.quiet = True
         elif arg == "--csv":
@@ -185,14 +172,14 @@ def parse_options(argv: list[str], config: BenchConfig) -> int:
         elif arg == "-t":
             config.tests = "," + value().lower() + ","
         elif arg == "--dbnum":
-            config.dbnum = _atoi(value())
+            config.dbnum = c_atoi(value())
         elif arg == "--precision":
-            precision = _atoi(value())
+            precision = c_atoi(value())
             if precision < 0:
                 precision = DEFAULT_PRECISION
             config.precision = min(precision, MAX_PRECISION)
         elif arg == "--threads":
-            threads = _atoi(value())
+            threads = c_atoi(value())
             if threads > MAX_THREADS:
                 sys.stdout.write(f"WARNING: too many threads, limiting threads to {MAX_THREADS}.\n")
                 threads = MAX_THREADS

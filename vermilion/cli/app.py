@@ -33,7 +33,7 @@ from .format import (
     write_stdout,
 )
 from .help import HelpTable
-from .options import CliConfig, UsageExit, parse_env, parse_options
+from .options import CliConfig, UsageExit, c_atoi, parse_env, parse_options
 from .resp import Reply
 from .sds import unquote
 
@@ -224,7 +224,7 @@ class Cli:
                 return True
             if self.interactive and not exc.protocol:
                 return False
-            write_stdout(b"")
+            sys.stdout.flush()
             sys.stderr.write(f"Error: {exc}\n")
             raise SystemExit(1) from None
         self.last_cmd_type = reply.type
@@ -328,7 +328,7 @@ class Cli:
                 write_stdout(b"Entering replica output mode...  (press Ctrl-C to quit)\n")
                 from .tools import replica_stream
 
-                replica_stream(self, already_synced=False)
+                replica_stream(self)
                 self.replica_mode = False
                 return False
             if not self.read_reply(output_raw):
@@ -345,7 +345,7 @@ class Cli:
         failed = self.last_cmd_type == resp.ERROR
         config = self.config
         if command == b"select" and len(argv) == 2 and not failed:
-            self.input_dbnum = config.dbnum = _atoi_bytes(argv[1])
+            self.input_dbnum = config.dbnum = c_atoi(argv[1].decode("latin-1"))
             self.refresh_prompt()
         elif command == b"auth" and len(argv) in (2, 3):
             if self.conn is not None:
@@ -502,12 +502,6 @@ class Cli:
 
 def format_plain_address(host: str, port: int) -> str:
     return f"{host}:{port}"
-
-
-def _atoi_bytes(value: bytes) -> int:
-    from .options import _atoi
-
-    return _atoi(value.decode("latin-1"))
 
 
 def read_stdin() -> bytes:

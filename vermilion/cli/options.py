@@ -183,15 +183,15 @@ def parse_uri(config: CliConfig, uri: str) -> None:
         hostport = rest if slash < 0 else rest[:slash]
         colon = hostport.find(":")
         if colon >= 0:
-            config.port = _atoi(hostport[colon + 1 :])
+            config.port = c_atoi(hostport[colon + 1 :])
             hostport = hostport[:colon]
         config.host = hostport
     rest = "" if slash < 0 else rest[slash + 1 :]
     if rest:
-        config.dbnum = _atoi(rest)
+        config.dbnum = c_atoi(rest)
 
 
-def _atoi(text: str) -> int:
+def c_atoi(text: str) -> int:
     """C atoi: leading blanks, a sign, digits; anything else stops (0 when no digits)."""
     text = text.lstrip(" \t\n\r\v\f")
     sign = 1
@@ -200,7 +200,7 @@ def _atoi(text: str) -> int:
         text = text[1:]
     digits = ""
     for char in text:
-        if not char.isdigit():
+        if not "0" <= char <= "9":
             break
         digits += char
     return sign * int(digits) if digits else 0
@@ -259,25 +259,25 @@ def parse_options(argv: list[str], config: CliConfig) -> int:
         config.functions_rdb = True
 
     def set_lru(v: str) -> None:
-        config.lru_test_keys = _atoi(v)
+        config.lru_test_keys = c_atoi(v)
 
     def set_intrinsic(v: str) -> None:
-        config.intrinsic_latency = _atoi(v)
+        config.intrinsic_latency = c_atoi(v)
 
     def set_memkeys_samples(v: str) -> None:
         config.memkeys = True
-        config.memkeys_samples = _atoi(v)
+        config.memkeys_samples = c_atoi(v)
 
     def set_tls(attribute: str):
         return lambda v: setattr(config.tls, attribute, v)
 
     with_value = {
         "-h": set_host,
-        "-p": lambda v: setattr(config, "port", _atoi(v)),
+        "-p": lambda v: setattr(config, "port", c_atoi(v)),
         "-s": lambda v: setattr(config, "socket_path", v),
-        "-r": lambda v: setattr(config, "repeat", _atoi(v)),
+        "-r": lambda v: setattr(config, "repeat", c_atoi(v)),
         "-i": set_interval,
-        "-n": lambda v: setattr(config, "dbnum", _atoi(v)),
+        "-n": lambda v: setattr(config, "dbnum", c_atoi(v)),
         "-a": lambda v: setattr(config, "auth", v),
         "--pass": lambda v: setattr(config, "auth", v),
         "--user": lambda v: setattr(config, "user", v),
@@ -287,13 +287,13 @@ def parse_options(argv: list[str], config: CliConfig) -> int:
         "-D": lambda v: setattr(config, "reply_delimiter", v.encode("utf-8", "surrogateescape")),
         "--pattern": set_pattern,
         "--quoted-pattern": set_quoted_pattern,
-        "--count": lambda v: setattr(config, "count", _atoi(v)),
+        "--count": lambda v: setattr(config, "count", c_atoi(v)),
         "--show-pushes": set_show_pushes,
         "--rdb": set_rdb,
         "--functions-rdb": set_functions_rdb,
         "--lru-test": set_lru,
         "--intrinsic-latency": set_intrinsic,
-        "--pipe-timeout": lambda v: setattr(config, "pipe_timeout", _atoi(v)),
+        "--pipe-timeout": lambda v: setattr(config, "pipe_timeout", c_atoi(v)),
         "--memkeys-samples": set_memkeys_samples,
         "--eval": lambda v: setattr(config, "eval_file", v),
         "--sni": set_tls("sni"),

@@ -22,6 +22,7 @@ import sys
 import time
 
 from .format import OUTPUT_RAW, OUTPUT_STANDARD, write_stdout
+from .options import c_atoi
 from .sds import split_args
 
 HISTFILE_ENV = "REDISCLI_HISTFILE"
@@ -285,9 +286,7 @@ def repl(cli) -> None:
             continue
         if len(argv) == 3 and command == b"connect":
             config.host = argv[1].decode("utf-8", "surrogateescape")
-            from .options import _atoi
-
-            config.port = _atoi(argv[2].decode("latin-1"))
+            config.port = c_atoi(argv[2].decode("latin-1"))
             cli.refresh_prompt()
             cli.connect(force=True)
             cli.help_table = None

@@ -377,11 +377,11 @@ def replica_mode(cli) -> int:
     _connect_or_exit(cli)
     _replconf(cli, "capa", "eof")
     _replconf(cli, "rdb-filter-only", "")
-    replica_stream(cli, already_synced=False)
+    replica_stream(cli)
     return 0
 
 
-def replica_stream(cli, already_synced: bool) -> None:
+def replica_stream(cli) -> None:
     """SYNC, skip the snapshot, then print what the master streams, as CSV."""
     length, mark = _send_sync(cli)
     if mark is not None:

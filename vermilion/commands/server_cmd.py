@@ -7,6 +7,7 @@ from typing import Any
 
 from .. import errors, info, types
 from ..errors import RedisError
+from ..persistence.rdbstring import encode_string
 from ..registry import command
 from ..resp.encode import OK, simple, verbatim
 from ..types.string import parse_int
@@ -68,132 +69,9 @@ def _debug_allowed(client: Any) -> bool:
     return False
 
 
-def _length_size(length: int) -> int:
-    """Bytes of an RDB length prefix."""
-    if length < 1 << 6:
-        return 1
-    if length < 1 << 14:
-        return 2
-    if length <= 0xFFFFFFFF:
-        return 5
-    return 9
-
-
-def _integer_size(number: int) -> int:
-    """Bytes of an RDB integer-encoded string (0: does not fit 32 bits)."""
-    if -(1 << 7) <= number < 1 << 7:
-        return 2
-    if -(1 << 15) <= number < 1 << 15:
-        return 3
-    if -(1 << 31) <= number < 1 << 31:
-        return 5
-    return 0
-
-
-_LZF_MAX_LITERAL = 32
-_LZF_MAX_OFFSET = 1 << 13
-_LZF_MAX_REFERENCE = (1 << 8) + (1 << 3)
-
-
-def _lzf_index(hval: int) -> int:
-    return ((hval >> 8) - hval * 5) & 0xFFFF
-
-
-def lzf_compressed_size(data: bytes, out_len: int) -> int:
-    """The size liblzf's compressor (as Redis builds it: 16-bit hash table, VERY_FAST) gives for
-    ``data`` within ``out_len`` bytes; 0 when the result would not fit. Only the size is computed:
-    DEBUG OBJECT reports it as part of serializedlength."""
-    size = len(data)
-    if not size or not out_len:
-        return 0
-    table: dict[int, int] = {}
-    ip = 0
-    op = 1  # the first literal run's header byte is reserved
-    literals = 0
-    hval = (data[0] << 8) | data[1] if size > 1 else data[0] << 8
-    while ip < size - 2:
-        hval = ((hval << 8) | data[ip + 2]) & 0xFFFFFFFF
-        slot = _lzf_index(hval)
-        ref = table.get(slot)
-        table[slot] = ip
-        if (
-            ref is not None
-            and ip - ref - 1 < _LZF_MAX_OFFSET
-            and ref > 0
-            and data[ref + 2] == data[ip + 2]
-            and data[ref] == data[ip]
-            and data[ref + 1] == data[ip + 1]
-        ):
-            length = 2
-            maxlen = min(size - ip - length, _LZF_MAX_REFERENCE)
-            if op + 4 >= out_len and op - (0 if literals else 1) + 4 >= out_len:
-                return 0
-            if not literals:
-                op -= 1  # an empty literal run is dropped
-            stopped = False
-            if maxlen > 16:
-                # liblzf compares the next 16 bytes unrolled, without the maxlen bound
-                for _ in range(16):
-                    length += 1
-                    if data[ref + length] != data[ip + length]:
-                        stopped = True
-                        break
-            if not stopped:
-                while True:
-                    length += 1
-                    if not (length < maxlen and data[ref + length] == data[ip + length]):
-                        break
-            length -= 2
-            ip += 1
-            op += 2 if length < 7 else 3
-            literals = 0
-            op += 1  # the next literal run's header
-            ip += length + 1
-            if ip >= size - 2:
-                break
-            ip -= 2
-            hval = (data[ip] << 8) | data[ip + 1]
-            for _ in range(2):
-                hval = ((hval << 8) | data[ip + 2]) & 0xFFFFFFFF
-                table[_lzf_index(hval)] = ip
-                ip += 1
-        else:
-            if op >= out_len:
-                return 0
-            literals += 1
-            op += 1
-            ip += 1
-            if literals == _LZF_MAX_LITERAL:
-                literals = 0
-                op += 1
-    if op + 3 > out_len:
-        return 0
-    while ip < size:
-        literals += 1
-        op += 1
-        ip += 1
-        if literals == _LZF_MAX_LITERAL:
-            literals = 0
-            op += 1
-    if not literals:
-        op -= 1
-    return op
-
-
 def string_serialized_length(value: bytes | bytearray, compression: bool = True) -> int:
     """Bytes an RDB file spends on a string value (Redis's rdbSaveStringObject)."""
-    size = len(value)
-    if size <= 11:
-        number = parse_int(value)
-        if number is not None:
-            encoded = _integer_size(number)
-            if encoded:
-                return encoded
-    if compression and size > 20:
-        compressed = lzf_compressed_size(bytes(value), size - 4) if size > 4 else 0
-        if compressed:
-            return 1 + _length_size(compressed) + _length_size(size) + compressed
-    return _length_size(size) + size
+    return len(encode_string(bytes(value), compression))
 
 
 def serialized_length(server: Any, value: Any) -> int:

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 from ..errors import RedisError
 from ..persistence.crc64 import crc64
 from .engine import LuaEngine, LuaRaise, ScriptError, lua_type_name, number_text
-from .rdbstring import RdbFormatError, RdbReader, encode_string
+from ..persistence.rdbstring import RdbFormatError, RdbReader, encode_string
 from .state import FLAG_NAMES
 
 if TYPE_CHECKING:
