@@ -123,8 +123,12 @@ class Tmux:
         exports = " ".join(f"{name}={shlex.quote(value)}" for name, value in (env or {}).items())
         self._tmux("-f", "/dev/null", "new-session", "-d", "-s", "t", "-x", str(width), "-y", str(height),
                    f"env PS1='$ ' TERM=xterm-256color REDISCLI_RCFILE=/dev/null {exports} bash --norc --noprofile")
-        self._tmux("set-option", "-g", "history-limit", "100000")
-        self.wait_for(r"^\$$")
+        try:
+            self._tmux("set-option", "-g", "history-limit", "100000")
+            self.wait_for(r"^\$$")
+        except BaseException:
+            self.close()  # never leave a tmux server behind
+            raise
 
     def _tmux(self, *args: str) -> str:
         completed = subprocess.run([self.binary, "-L", self.socket, *args], capture_output=True,

@@ -97,9 +97,13 @@ class Session:
     def __init__(self, program: str, port: int, histfile: str) -> None:
         self.terminal = Tmux(tmux_binary(), width=160, height=40, env={"REDISCLI_HISTFILE": histfile})
         self.prompt = f"127.0.0.1:{port}> "
-        self.terminal.type(f"clear; {program} -p {port}")
-        self.terminal.send("Enter")
-        self.terminal.wait_last_line(self.prompt)
+        try:
+            self.terminal.type(f"clear; {program} -p {port}")
+            self.terminal.send("Enter")
+            self.terminal.wait_last_line(self.prompt)
+        except BaseException:
+            self.terminal.close()
+            raise
 
     def send(self, *keys: str, text: str | None = None) -> None:
         """Type ``text``, then press ``keys``."""
@@ -142,11 +146,11 @@ def test_interactive_session(cli_pair, tmp_path):
     """The same keystrokes in redis-cli and vermilion-cli: the same screens and history file."""
     port = cli_pair.port
     cli_pair.redis("SET", "foo", "bar")
-    sessions = [
-        Session(shlex.quote(cli_pair.redis_cli), port, str(tmp_path / "redis.history")),
-        Session(VERMILION, port, str(tmp_path / "vermilion.history")),
-    ]
+    sessions: list[Session] = []
     try:
+        sessions.append(Session(shlex.quote(cli_pair.redis_cli), port, str(tmp_path / "redis.history")))
+        sessions.append(Session(VERMILION, port, str(tmp_path / "vermilion.history")))
+
         def both(*keys: str, text: str | None = None, wait_for: str | None = None) -> None:
             for session in sessions:
                 session.send(*keys, text=text)
@@ -225,8 +229,10 @@ def test_reconnects_after_a_server_restart(tmp_path):
         raise TimeoutError("redis-server did not start")
 
     server = start()
-    sessions = [Session(shlex.quote(redis_cli), port, "/dev/null"), Session(VERMILION, port, "/dev/null")]
+    sessions: list[Session] = []
     try:
+        sessions.append(Session(shlex.quote(redis_cli), port, "/dev/null"))
+        sessions.append(Session(VERMILION, port, "/dev/null"))
         for session in sessions:
             session.keys("Enter", text="ping", wait_for=r"^PONG$")
         server.terminate()
