@@ -59,9 +59,9 @@ def r3(server):
     client.close()
 
 
-@pytest.fixture(scope="session")
-def oracle_port(tmp_path_factory):
-    """A real redis-server 7 on a free port: the specification the differential tests use."""
+def start_oracle(workdir) -> tuple[subprocess.Popen, int]:
+    """Start a real redis-server 7 on a free port (skipped locally, a failure under CI=true,
+    when it is not installed)."""
     binary = shutil.which("redis-server")
     if binary is None:
         message = "redis-server is not installed (apt-get install -y redis-server)"
@@ -69,7 +69,6 @@ def oracle_port(tmp_path_factory):
             pytest.fail(message)
         pytest.skip(message)
     port = free_port()
-    workdir = tmp_path_factory.mktemp("oracle")
     proc = subprocess.Popen(
         [binary, "--port", str(port), "--save", "", "--appendonly", "no",
          "--dir", str(workdir), "--enable-debug-command", "yes", "--daemonize", "no"],
@@ -77,6 +76,29 @@ def oracle_port(tmp_path_factory):
     )
     try:
         wait_for_port(port)
+    except TimeoutError:
+        proc.kill()
+        raise
+    return proc, port
+
+
+@pytest.fixture(scope="session")
+def oracle_port(tmp_path_factory):
+    """A real redis-server 7 on a free port: the specification the differential tests use.
+    Shared by the session: tests must not depend on server-wide state other tests leave."""
+    proc, port = start_oracle(tmp_path_factory.mktemp("oracle"))
+    try:
+        yield port
+    finally:
+        proc.terminate()
+        proc.wait(10)
+
+
+@pytest.fixture(scope="module")
+def fresh_oracle_port(tmp_path_factory):
+    """A real redis-server of the module's own, for tests that compare server-wide state."""
+    proc, port = start_oracle(tmp_path_factory.mktemp("fresh-oracle"))
+    try:
         yield port
     finally:
         proc.terminate()

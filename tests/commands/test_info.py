@@ -64,8 +64,10 @@ def info_payload(conn: RawConnection, *args: str) -> str:
 
 
 @pytest.fixture
-def conns(server, oracle_port):
-    ours, theirs = RawConnection(server.port), RawConnection(oracle_port)
+def conns(server, fresh_oracle_port):
+    # A real Redis of this module's own: INFO compares server-wide state that other tests'
+    # commands (SAVE, SYNC, ...) would change on the shared oracle.
+    ours, theirs = RawConnection(server.port), RawConnection(fresh_oracle_port)
     yield ours, theirs
     ours.close()
     theirs.close()
