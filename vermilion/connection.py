@@ -70,6 +70,7 @@ class Client(asyncio.Protocol):
         "suspended",
         "interrupted",
         "blocked",
+        "flush_pending",
         "subscriptions",
         "watch_expired",
     )
@@ -118,6 +119,8 @@ class Client(asyncio.Protocol):
         self.interrupted = False
         # The vermilion.blocking.Blocked entry while blocked on keys, else None.
         self.blocked = None
+        # True while this client's replies wait for the end of the loop turn (Server.queue_flush).
+        self.flush_pending = False
         # vermilion.pubsub.Subscriptions while subscribed to anything (Redis's CLIENT_PUBSUB).
         self.subscriptions = None
         # (db index, key) of WATCHed keys that had already expired when watched (see WATCH).
@@ -228,8 +231,13 @@ class Client(asyncio.Protocol):
             self.raw_pending.clear()
         else:
             self._keep_tail(batch_length(batch))
-        if out or self.kill_after_reply:
+        if self.kill_after_reply:
             self.flush()
+        elif out and not self.flush_pending:
+            # Replies are written once per loop turn, after every readable client has been
+            # served, as Redis writes in beforeSleep: fewer wake-ups of the peers.
+            self.flush_pending = True
+            self.server.queue_flush(self)
 
     def _keep_tail(self, consumed: int) -> None:
         """Drop the ``consumed`` bytes of the requests hiredis returned; keep and check the rest."""
@@ -349,8 +357,13 @@ class Client(asyncio.Protocol):
         if parser.pending() == 0 and not self.suspended:
             # Back to the fast path once the exact parser holds nothing.
             self.exact = None
-        if out or self.kill_after_reply:
+        if self.kill_after_reply:
             self.flush()
+        elif out and not self.flush_pending:
+            # Replies are written once per loop turn, after every readable client has been
+            # served, as Redis writes in beforeSleep: fewer wake-ups of the peers.
+            self.flush_pending = True
+            self.server.queue_flush(self)
 
     def _reply_mode_step(self) -> None:
         """After a command whose reply was suppressed: CLIENT REPLY SKIP covers one command."""
@@ -376,7 +389,9 @@ class Client(asyncio.Protocol):
 
     def send(self, data: bytes) -> None:
         """Write bytes from outside this client's own command (pub/sub, unblocking)."""
-        if not self.closing:
+        if self.flush_pending:
+            self.out.append(data)  # keep the order behind replies not written yet
+        elif not self.closing:
             self.transport.write(data)
             stats = self.server.stats
             stats.total_net_output_bytes += len(data)

@@ -72,6 +72,7 @@ class Server:
             self.config.set(name.replace("_", "-"), value)
         self.clients: dict[int, Client] = {}
         self.next_client_id = 1
+        self.flush_queue: list[Client] = []
         self.stats = Stats()
         # Seconds since the epoch, refreshed by the cron: the clock of per-key access times.
         self.lru_clock = int(time.time())
@@ -153,6 +154,24 @@ class Server:
         code = error_code(text)
         stats.error_codes[code] = stats.error_codes.get(code, 0) + 1
         return encode_error(text)
+
+    def queue_flush(self, client: Client) -> None:
+        """Write ``client``'s replies at the end of this loop turn (at once while a busy script
+        keeps the loop from turning)."""
+        if self.script_busy is not None or self.loop is None:
+            client.flush_pending = False
+            client.flush()
+            return
+        self.flush_queue.append(client)
+        if len(self.flush_queue) == 1:
+            self.loop.call_soon(self.flush_queued)
+
+    def flush_queued(self) -> None:
+        queue, self.flush_queue = self.flush_queue, []
+        for client in queue:
+            client.flush_pending = False
+            if not client.closing:
+                client.flush()
 
     def client_connected(self, client: Client) -> None:
         client.id = self.next_client_id
