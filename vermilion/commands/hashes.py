@@ -202,19 +202,34 @@ def hdel(client, argv):
     return integer(deleted)
 
 
+def _increment_target(db, key: bytes, field: bytes) -> tuple[HashValue, bool, bytes | None]:
+    """The hash HINCRBY/HINCRBYFLOAT change (new if missing), whether it is new, and the
+    field's current text."""
+    value = _write_hash(db, key)
+    created = value is None
+    if created:
+        value = HashValue()
+    return value, created, value.fields.get(field)
+
+
+def _store_increment(client, key: bytes, value: HashValue, created: bool, field: bytes,
+                     text: bytes, event: bytes) -> None:
+    db = client.db
+    _set_field(client, value, field, text)
+    if created:
+        _store_new(db, key, value, 1)
+    else:
+        db.modified(key)
+    notify(db, NOTIFY_HASH, event, key)
+
+
 @command("hincrby")
 def hincrby(client, argv):
     increment = parse_int(argv[3])
     if increment is None:
         raise RedisError(NOT_INTEGER)
-    db = client.db
-    key = argv[1]
-    value = _write_hash(db, key)
-    created = value is None
-    if created:
-        value = HashValue()
-    field = argv[2]
-    current_text = value.fields.get(field)
+    key, field = argv[1], argv[2]
+    value, created, current_text = _increment_target(client.db, key, field)
     if current_text is None:
         current = 0
     else:
@@ -224,12 +239,7 @@ def hincrby(client, argv):
     total = current + increment
     if total < INT64_MIN or total > INT64_MAX:
         raise RedisError(OVERFLOW)
-    _set_field(client, value, field, b"%d" % total)
-    if created:
-        _store_new(db, key, value, 1)
-    else:
-        db.modified(key)
-    notify(db, NOTIFY_HASH, b"hincrby", key)
+    _store_increment(client, key, value, created, field, b"%d" % total, b"hincrby")
     return integer(total)
 
 
@@ -240,14 +250,8 @@ def hincrbyfloat(client, argv):
         raise RedisError(NOT_FLOAT)
     if increment.__class__ is float:
         raise RedisError(VALUE_NAN_OR_INFINITY)
-    db = client.db
-    key = argv[1]
-    value = _write_hash(db, key)
-    created = value is None
-    if created:
-        value = HashValue()
-    field = argv[2]
-    current_text = value.fields.get(field)
+    key, field = argv[1], argv[2]
+    value, created, current_text = _increment_target(client.db, key, field)
     if current_text is None:
         current = 0
     else:
@@ -258,12 +262,7 @@ def hincrbyfloat(client, argv):
     if total is None:
         raise RedisError(INCR_FLOAT_NAN)
     text = format_long_double_human(total)
-    _set_field(client, value, field, text)
-    if created:
-        _store_new(db, key, value, 1)
-    else:
-        db.modified(key)
-    notify(db, NOTIFY_HASH, b"hincrbyfloat", key)
+    _store_increment(client, key, value, created, field, text, b"hincrbyfloat")
     return _bulk(text)
 
 
