@@ -7,6 +7,17 @@ bottleneck, so the CPU figure is the fairer comparison there.
 
 usage: python bench/compare.py [--tests set,get,incr,mset] [--pipelines 1,16] [--clients 50]
                                [--requests 200000] [--rounds 3] [--extra "-d 3"]
+                               [--command "LABEL=COMMAND ARGS..." ...] [--keyspace 100000]
+                               [--server-args "--appendonly yes --appendfsync everysec"]
+
+--command adds a custom redis-benchmark command line (repeatable), run with -r KEYSPACE so that
+__rand_int__ draws from that many values; --tests "" runs only the custom ones. __rand_int__ is
+zero-padded to 12 digits, which commands taking an integer (SETBIT's offset) reject. For example:
+
+  python bench/compare.py --tests "" --command "setbit=SETBIT bitkey 4242 1" \
+      --command "pfadd=PFADD hll __rand_int__" --command "xadd=XADD stream * f __rand_int__" \
+      --command "geoadd=GEOADD geo 13.361389 38.115556 __rand_int__" \
+      --command "zadd=ZADD zs 3479099956230698 __rand_int__"
 """
 
 from __future__ import annotations
@@ -51,11 +62,17 @@ def cpu_seconds(pid: int) -> float:
 
 
 def run_benchmark(port: int, pid: int, test: str, pipeline: int, args) -> tuple[float, float]:
-    """(requests per second, server CPU microseconds per request) for one redis-benchmark run."""
+    """(requests per second, server CPU microseconds per request) for one redis-benchmark run.
+    ``test`` is a -t test name or the label of a --command."""
     command = [
         "redis-benchmark", "-p", str(port), "-c", str(args.clients), "-n", str(args.requests),
-        "-P", str(pipeline), "-t", test, "--csv", *args.extra.split(),
+        "-P", str(pipeline), "--csv", *args.extra.split(),
     ]
+    custom = args.custom.get(test)
+    if custom is None:
+        command += ["-t", test]
+    else:
+        command += ["-r", str(args.keyspace), *custom]
     before = cpu_seconds(pid)
     output = subprocess.run(command, capture_output=True, text=True, check=True).stdout
     used = cpu_seconds(pid) - before
@@ -72,19 +89,39 @@ def main() -> int:
     parser.add_argument("--requests", type=int, default=200000)
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--extra", default="")
+    parser.add_argument("--server-args", default="",
+                        help='config for both servers, e.g. "--appendonly yes --appendfsync always"')
+    parser.add_argument("--command", action="append", default=[],
+                        help='a custom benchmark, "LABEL=COMMAND ARGS..." (repeatable)')
+    parser.add_argument("--keyspace", type=int, default=100000,
+                        help="-r for custom commands: __rand_int__ values drawn from this many")
     args = parser.parse_args()
+    args.custom = {}
+    for spec in args.command:
+        label, _, line = spec.partition("=")
+        if not line.split():
+            raise SystemExit(f"--command needs LABEL=COMMAND ARGS..., got {spec!r}")
+        args.custom[label] = line.split()
+    tests = [test for test in args.tests.split(",") if test] + list(args.custom)
     if shutil.which("redis-benchmark") is None or shutil.which("redis-server") is None:
         raise SystemExit("needs redis-server and redis-benchmark (apt-get install redis-server redis-tools)")
 
     workdir = tempfile.mkdtemp(prefix="vermilion-bench-")
+    # A directory each: with --server-args "--appendonly yes" both write an appendonlydir.
+    redis_dir, ours_dir = os.path.join(workdir, "redis"), os.path.join(workdir, "vermilion")
+    os.mkdir(redis_dir)
+    os.mkdir(ours_dir)
+    server_args = args.server_args.split()
     redis_port, ours_port = free_port(), free_port()
     redis_proc = subprocess.Popen(
-        ["redis-server", "--port", str(redis_port), "--save", "", "--appendonly", "no", "--dir", workdir],
+        ["redis-server", "--port", str(redis_port), "--save", "", "--appendonly", "no", "--dir", redis_dir,
+         *server_args],
         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
     )
     ours_proc = subprocess.Popen(
-        [sys.executable, "-m", "vermilion", "--port", str(ours_port), "--save", ""],
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, cwd=workdir,
+        [sys.executable, "-m", "vermilion", "--port", str(ours_port), "--save", "", "--dir", ours_dir,
+         *server_args],
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, cwd=ours_dir,
     )
     try:
         wait_port(redis_port)
@@ -92,7 +129,7 @@ def main() -> int:
         results: dict[tuple[str, int, str], list[tuple[float, float]]] = {}
         for _ in range(args.rounds):
             for pipeline in [int(p) for p in args.pipelines.split(",")]:
-                for test in args.tests.split(","):
+                for test in tests:
                     for name, port, proc in (("vermilion", ours_port, ours_proc), ("redis", redis_port, redis_proc)):
                         results.setdefault((test, pipeline, name), []).append(
                             run_benchmark(port, proc.pid, test, pipeline, args)
@@ -101,7 +138,7 @@ def main() -> int:
         print(f"{'test':<8}{'-P':>4}{'vermilion rps':>15}{'redis rps':>12}{'ratio':>7}"
               f"{'us/req ours':>13}{'us/req redis':>14}{'cpu ratio':>10}")
         for pipeline in [int(p) for p in args.pipelines.split(",")]:
-            for test in args.tests.split(","):
+            for test in tests:
                 ours = results[(test, pipeline, "vermilion")]
                 theirs = results[(test, pipeline, "redis")]
                 ours_rps = statistics.median(r for r, _ in ours)

@@ -190,6 +190,10 @@ class BlockingState:
                         if client.closing:
                             self._forget(entry)
                         else:
+                            snapshot = self.server.snapshot
+                            if snapshot is not None:
+                                # Serving writes keys: a background snapshot keeps them first.
+                                snapshot.before_blocked_serve(entry)
                             try:
                                 reply = entry.serve(client)
                             except RedisError as exc:

@@ -137,6 +137,8 @@ class Param:
     empty_is_null: bool = False
     # Enum codes when names share a code (oom-score-adj: yes == relative) or are bit flags.
     enum_codes: tuple[int, ...] = ()
+    # Extra names an enum accepts for one of its values: (alias, value) pairs (maxmemory-policy).
+    enum_aliases: tuple[tuple[str, str], ...] = ()
     # Extra check of a parsed value: returns an error text or None.
     validate: Callable[[Any], str | None] | None = None
     # special parameters: parse(config, args) -> value, show(config, value) -> str,
@@ -365,6 +367,9 @@ def _enum_name(param: Param, code: int) -> str:
 def _parse_enum(param: Param, args: list[str]) -> str:
     code = 0
     lowered = [arg.lower() if arg.isascii() else None for arg in args]
+    if param.enum_aliases:
+        aliases = dict(param.enum_aliases)
+        lowered = [aliases.get(name, name) for name in lowered]
     if not args or (param.kind == "enum" and len(args) != 1) or any(
         name not in param.enum_values for name in lowered
     ):
@@ -721,9 +726,20 @@ def _valid_shutdown_flags(value: str) -> str | None:
 # -- apply hooks (Redis's apply functions) for the parameters that act at run time ---------
 
 
+def _apply_appendonly(server: Any, old: Any, new: Any) -> None:
+    from .persistence.aof import apply_appendonly
+
+    apply_appendonly(server, old, new)
+
+
 def _apply_hz(server: Any, old: Any, new: Any) -> None:
     # A hint, not a contract: out-of-range values are accepted and clamped.
     server.config.hz = min(max(server.config.hz, CONFIG_MIN_HZ), CONFIG_MAX_HZ)
+
+
+def _apply_requirepass(server: Any, old: Any, new: Any) -> None:
+    # requirepass is the default user's password (vermilion.acl).
+    server.acl.set_default_password(new)
 
 
 def _apply_port(server: Any, old: Any, new: Any) -> None:
@@ -738,6 +754,21 @@ def _apply_bind(server: Any, old: Any, new: Any) -> None:
     change_bind_addresses(server)
 
 
+def _apply_metrics_port(server: Any, old: Any, new: Any) -> None:
+    from .metrics import apply_port
+
+    apply_port(server, old, new)
+
+
+def _apply_observe_thresholds(server: Any, old: Any, new: Any) -> None:
+    # The fast path compares durations with one threshold derived from both (vermilion.observe).
+    server.observe.apply_thresholds()
+
+
+def _apply_latency_tracking(server: Any, old: Any, new: Any) -> None:
+    server.observe.apply_latency_tracking()
+
+
 def _apply_keyspace_events(server: Any, old: Any, new: Any) -> None:
     # The notification hot path reads a copy on the server (vermilion/notify.py).
     server.notify_flags = server.config.notify_keyspace_events
@@ -747,6 +778,12 @@ def _apply_repl_backlog_size(server: Any, old: Any, new: Any) -> None:
     # Redis resizes the backlog here and never below 16 kB.
     if server.config.repl_backlog_size < REPL_BACKLOG_MIN_SIZE:
         server.config.repl_backlog_size = REPL_BACKLOG_MIN_SIZE
+
+
+def _apply_maxmemory(server: Any, old: Any, new: Any) -> None:
+    from .eviction import apply_config
+
+    apply_config(server)
 
 
 def _no_active_defrag(value: bool) -> str | None:
@@ -768,10 +805,21 @@ def _apply_maxclients(server: Any, old: Any, new: Any) -> None:
 
 
 def _apply_tls(server: Any, old: Any, new: Any) -> None:
-    config = server.config
-    if config.tls_port or config.tls_replication or config.tls_cluster:
-        server.log("warning", "TLS is not supported by Vermilion.")
-        raise ConfigError("Unable to update TLS configuration. Check server logs.")
+    from . import tls
+
+    tls.apply_config(server, old, new)
+
+
+def _apply_tls_port(server: Any, old: Any, new: Any) -> None:
+    from . import tls
+
+    tls.apply_port(server, old, new)
+
+
+def _apply_tls_auth_clients(server: Any, old: Any, new: Any) -> None:
+    from . import tls
+
+    tls.apply_auth_clients(server, old, new)
 
 
 # -- the table ----------------------------------------------------------------------------
@@ -803,7 +851,7 @@ def _special(name: str, default: Any, parse: Callable, show: Callable, rewrite: 
 
 _YES_NO_LOCAL = ("no", "yes", "local")
 NO_EFFECT = {"effective": False}
-_TLS = {"effective": False, "on_change": _apply_tls}
+_TLS = {"on_change": _apply_tls}
 
 PARAMS: list[Param] = [
     # booleans
@@ -841,7 +889,7 @@ PARAMS: list[Param] = [
     _b("activedefrag", False, validate=_no_active_defrag, **NO_EFFECT),
     _b("syslog-enabled", False, mutable=False),
     _b("cluster-enabled", False, mutable=False),
-    _b("appendonly", False, deny_loading=True),
+    _b("appendonly", False, deny_loading=True, on_change=_apply_appendonly),
     _b("cluster-allow-reads-when-down", False),
     _b("cluster-allow-pubsubshard-when-down", True),
     _b("crash-log-enabled", True, **NO_EFFECT),
@@ -850,7 +898,7 @@ PARAMS: list[Param] = [
     _b("disable-thp", True, mutable=False, **NO_EFFECT),
     _b("cluster-allow-replica-migration", True),
     _b("replica-announced", True),
-    _b("latency-tracking", True),
+    _b("latency-tracking", True, on_change=_apply_latency_tracking),
     _b("aof-disable-auto-gc", False),
     _b("replica-ignore-disk-write-errors", False),
     # strings
@@ -878,14 +926,15 @@ PARAMS: list[Param] = [
     _null("bind-source-addr"),
     _s("logfile", mutable=False),
     _null("masterauth", sensitive=True),
-    _null("requirepass", sensitive=True),
+    _null("requirepass", sensitive=True, on_change=_apply_requirepass),
     # enums
     _e("supervised", "no", ("upstart", "systemd", "auto", "no"), mutable=False),
     _e("syslog-facility", "local0", ("user",) + tuple(f"local{n}" for n in range(8)), mutable=False),
     _e("repl-diskless-load", "disabled", ("disabled", "on-empty-db", "swapdb"), deny_loading=True),
     _e("loglevel", "notice", ("debug", "verbose", "notice", "warning")),
     _e("maxmemory-policy", "noeviction", ("volatile-lru", "volatile-lfu", "volatile-random", "volatile-ttl",
-                                          "allkeys-lru", "allkeys-lfu", "allkeys-random", "noeviction")),
+                                          "allkeys-lru", "allkeys-lfu", "allkeys-random", "noeviction"),
+       enum_aliases=(("lru", "allkeys-lru"), ("ttl", "volatile-ttl")), on_change=_apply_maxmemory),
     _e("appendfsync", "everysec", ("everysec", "always", "no")),
     _e("oom-score-adj", "no", ("no", "yes", "relative", "absolute"), enum_codes=(0, 1, 1, 2), **NO_EFFECT),
     _e("acl-pubsub-default", "resetchannels", ("allchannels", "resetchannels")),
@@ -902,6 +951,9 @@ PARAMS: list[Param] = [
     # int
     _i("databases", 16, 1, INT_MAX, mutable=False),
     _i("port", 6379, 0, 65535, on_change=_apply_port),
+    # Vermilion extension (docs/extensions.md): the Prometheus endpoint's port, 0 = off. Hidden:
+    # CONFIG GET * lists exactly Redis's parameters.
+    _i("metrics-port", 0, 0, 65535, hidden=True, on_change=_apply_metrics_port),
     _i("io-threads", 1, 1, 128, mutable=False, **NO_EFFECT),
     _i("auto-aof-rewrite-percentage", 100, 0, INT_MAX),
     _i("cluster-replica-validity-factor", 10, 0, INT_MAX, aliases=("cluster-slave-validity-factor",)),
@@ -948,13 +1000,13 @@ PARAMS: list[Param] = [
     # long long
     _i("busy-reply-threshold", 5000, 0, LONG_MAX, aliases=("lua-time-limit",)),
     _i("cluster-node-timeout", 15000, 0, LLONG_MAX),
-    _i("slowlog-log-slower-than", 10000, -1, LLONG_MAX),
-    _i("latency-monitor-threshold", 0, 0, LLONG_MAX),
+    _i("slowlog-log-slower-than", 10000, -1, LLONG_MAX, on_change=_apply_observe_thresholds),
+    _i("latency-monitor-threshold", 0, 0, LLONG_MAX, on_change=_apply_observe_thresholds),
     _i("proto-max-bulk-len", 512 * 1024 * 1024, 1024 * 1024, LONG_MAX, "memory"),
     _i("stream-node-max-entries", 100, 0, LLONG_MAX),
     _i("repl-backlog-size", 1024 * 1024, 1, LLONG_MAX, "memory", on_change=_apply_repl_backlog_size),
     # unsigned long long
-    _i("maxmemory", 0, 0, ULLONG_MAX, "memory", unsigned=True),
+    _i("maxmemory", 0, 0, ULLONG_MAX, "memory", unsigned=True, on_change=_apply_maxmemory),
     _i("cluster-link-sendbuf-limit", 0, 0, ULLONG_MAX, "memory", unsigned=True),
     # size_t
     _i("hash-max-listpack-entries", 512, 0, LONG_MAX, unsigned=True, aliases=("hash-max-ziplist-entries",)),
@@ -972,13 +1024,13 @@ PARAMS: list[Param] = [
     _i("repl-backlog-ttl", 3600, 0, LONG_MAX),
     _i("auto-aof-rewrite-min-size", 64 * 1024 * 1024, 0, LLONG_MAX, "memory"),
     _i("loading-process-events-interval-bytes", 2 * 1024 * 1024, 1024, INT_MAX, hidden=True),
-    # TLS: shown and stored; Vermilion speaks no TLS, so enabling it fails as a bad TLS setup does.
-    _i("tls-port", 0, 0, 65535, **_TLS),
+    # TLS (vermilion/tls.py): a change rebuilds the context, as Redis's applyTlsCfg.
+    _i("tls-port", 0, 0, 65535, on_change=_apply_tls_port),
     _i("tls-session-cache-size", 20 * 1024, 0, INT_MAX, **_TLS),
     _i("tls-session-cache-timeout", 300, 0, INT_MAX, **_TLS),
     _b("tls-cluster", False, **_TLS),
     _b("tls-replication", False, **_TLS),
-    _e("tls-auth-clients", "yes", ("no", "yes", "optional"), effective=False),
+    _e("tls-auth-clients", "yes", ("no", "yes", "optional"), on_change=_apply_tls_auth_clients),
     _b("tls-prefer-server-ciphers", False, **_TLS),
     _b("tls-session-caching", True, **_TLS),
     *(_null(name, **_TLS) for name in (
@@ -1188,6 +1240,11 @@ class Config:
                 f"Error in user declaration '{args[0]}': Duplicate user found. "
                 "A user can only be defined once in config files"
             )
+        from .acl.user import user_directive_error
+
+        problem = user_directive_error([raw_of(arg) for arg in args])
+        if problem is not None:
+            raise ConfigError(problem)
         self.users.append(list(args))
 
 

@@ -16,7 +16,9 @@ import hiredis
 
 from .dispatch import execute, handler_crashed
 from .errors import ProtocolError, RedisError
+from .limits import check_output, output_drained, output_refused, query_buffer_exceeded, yield_reading
 from .registry import TABLE
+from .resp.fast import new_reader
 from .resp.reader import ExactParser
 
 if TYPE_CHECKING:
@@ -24,6 +26,8 @@ if TYPE_CHECKING:
     from .server import Server
 
 _TABLE_GET = TABLE.get
+# First bytes of RESP elements hiredis returns as bytes although they are not bulk strings.
+_STRINGY_TYPE_BYTES = frozenset(b"+=(|")
 _clock = time.perf_counter_ns
 
 # CLIENT REPLY modes. SKIP_NEXT is set by CLIENT REPLY SKIP itself and becomes SKIP once that
@@ -47,6 +51,7 @@ class Client(asyncio.Protocol):
         "resp3",
         "auth_required",
         "user",
+        "acl_user",
         "multi",
         "multi_error",
         "watch_dirty",
@@ -73,12 +78,16 @@ class Client(asyncio.Protocol):
         "flush_pending",
         "subscriptions",
         "watch_expired",
+        "write_blocked",
+        "reading_paused",
+        "obuf_soft_since",
+        "input_held",
     )
 
     def __init__(self, server: Server) -> None:
         self.server = server
         self.transport: Any = None
-        self.reader = hiredis.Reader()
+        self.reader = new_reader()
         # The raw bytes hiredis holds from the first request it has not returned yet: kept so
         # that the exact parser can take over from that point (see _run_fast's end).
         self.raw_pending: list[bytes] = []
@@ -92,6 +101,9 @@ class Client(asyncio.Protocol):
         self.resp3 = False
         self.auth_required = server.auth_required_by_default()
         self.user = "default"
+        # The User object while this connection's user has restrictions (vermilion.acl): the
+        # gate then checks every command against it; None costs the fast path nothing.
+        self.acl_user = server.acl.restricted_default
         self.multi: list | None = None
         self.multi_error = False
         self.watch_dirty = False
@@ -113,7 +125,7 @@ class Client(asyncio.Protocol):
         self.is_unix = False
         # True while any per-client gate applies (auth pending, MULTI, pub/sub mode, ...):
         # the connection then sends every command through dispatch.execute.
-        self.gated = self.auth_required
+        self.gated = self.auth_required or self.acl_user is not None
         self.suspended = False
         # Set with closing or suspended: tells the request loop to stop after this command.
         self.interrupted = False
@@ -125,6 +137,14 @@ class Client(asyncio.Protocol):
         self.subscriptions = None
         # (db index, key) of WATCHed keys that had already expired when watched (see WATCH).
         self.watch_expired: set | None = None
+        # Output limits and flow control (vermilion.limits): True while the transport's write
+        # buffer is over its high-water mark, so only then is output measured after a write.
+        self.write_blocked = False
+        self.reading_paused = False
+        # Unix time the output first went over the class's soft limit (0: not over it).
+        self.obuf_soft_since = 0
+        # Bytes of a partial request held in raw_pending over several reads.
+        self.input_held = 0
 
     # -- asyncio.Protocol -------------------------------------------------------------------
 
@@ -147,8 +167,22 @@ class Client(asyncio.Protocol):
         if self.exact is not None or (not self.raw_pending and data[0] != 42):
             self._exact_received(data)
             return
+        if (b"\n+" in data or b"\n=" in data or b"\n(" in data or b"\n|" in data
+                or data[0] in _STRINGY_TYPE_BYTES):
+            # hiredis turns a status, verbatim or big-number element into bytes, and skips an
+            # attribute, where Redis answers "expected '$'": such reads (or a bulk payload that
+            # merely looks like one) go to the exact parser.
+            self._switch_to_exact(data)
+            return
+        raw_pending = self.raw_pending
+        if raw_pending:
+            # A request spread over several reads: keep its size under client-query-buffer-limit.
+            held = self.input_held + len(data) if len(raw_pending) > 1 else len(raw_pending[0]) + len(data)
+            self.input_held = held
+            if held > 1048576 and query_buffer_exceeded(self, held):
+                return
         self.reader.feed(data)
-        self.raw_pending.append(data)
+        raw_pending.append(data)
         if not self.suspended:
             self._run_fast()
 
@@ -160,6 +194,8 @@ class Client(asyncio.Protocol):
         batch: list[list[bytes]] = []
         append = batch.append
         clock = _clock
+        # Slow log / latency monitor threshold (vermilion.observe); huge while both are off.
+        slow_ns = self.server.slow_command_ns
         cmd = None
         routed = 0  # requests handed to the gate, which counts what it runs itself
         # The common case runs inline: a known command, right arity, no gate to consult.
@@ -194,7 +230,11 @@ class Client(asyncio.Protocol):
                         reply = handler_crashed(self, cmd)
                     cmd.calls += 1
                     ended = clock()
-                    cmd.duration_ns += ended - started
+                    elapsed = ended - started
+                    cmd.duration_ns += elapsed
+                    cmd.latency_histogram[elapsed.bit_length()] += 1
+                    if elapsed >= slow_ns:
+                        self.server.observe.command_done(self, cmd, argv, elapsed)
                     started = ended
                 if not self.reply_mode:
                     if reply is not None:
@@ -232,6 +272,8 @@ class Client(asyncio.Protocol):
         else:
             self._keep_tail(batch_length(batch))
         if self.kill_after_reply:
+            if self.server.before_reply_write is not None:
+                self.server.before_reply_write()  # the AOF first, as for every reply
             self.flush()
         elif out and not self.flush_pending:
             # Replies are written once per loop turn, after every readable client has been
@@ -303,7 +345,7 @@ class Client(asyncio.Protocol):
         parser.feed(b"".join(self.raw_pending))
         skip = executed
         self.raw_pending = []
-        self.reader = hiredis.Reader()
+        self.reader = new_reader()
         try:
             while skip:
                 if parser.next_command() is None:
@@ -313,6 +355,14 @@ class Client(asyncio.Protocol):
             pass
         self.exact = parser
         self._run_exact()
+
+    def _switch_to_exact(self, data: bytes) -> None:
+        """Hand the retained partial request and ``data`` to the exact parser."""
+        if self.raw_pending:
+            data = b"".join(self.raw_pending) + data
+            self.raw_pending = []
+            self.reader = new_reader()
+        self._exact_received(data)
 
     def _new_exact_parser(self) -> ExactParser:
         parser = ExactParser(self.server.config.proto_max_bulk_len)
@@ -326,6 +376,11 @@ class Client(asyncio.Protocol):
         if self.exact is None:
             self.exact = self._new_exact_parser()
         self.exact.feed(data)
+        held = self.exact.pending()
+        if held > 1048576 and query_buffer_exceeded(self, held):
+            return
+        if self.exact.partial_argv is not None:
+            yield_reading(self)  # a long multibulk in progress: others get their turn first
         if not self.suspended:
             self._run_exact()
 
@@ -358,6 +413,8 @@ class Client(asyncio.Protocol):
             # Back to the fast path once the exact parser holds nothing.
             self.exact = None
         if self.kill_after_reply:
+            if self.server.before_reply_write is not None:
+                self.server.before_reply_write()  # the AOF first, as for every reply
             self.flush()
         elif out and not self.flush_pending:
             # Replies are written once per loop turn, after every readable client has been
@@ -378,11 +435,15 @@ class Client(asyncio.Protocol):
         out = self.out
         if out:
             data = out[0] if len(out) == 1 else b"".join(out)
+            if (self.write_blocked or len(data) > 65536) and output_refused(self, len(data)):
+                return
             self.transport.write(data)
             out.clear()
             stats = self.server.stats
             stats.total_net_output_bytes += len(data)
             stats.total_writes_processed += 1
+            if self.write_blocked:
+                check_output(self)
         if self.kill_after_reply:
             self.closing = True
             self.transport.close()
@@ -392,10 +453,43 @@ class Client(asyncio.Protocol):
         if self.flush_pending:
             self.out.append(data)  # keep the order behind replies not written yet
         elif not self.closing:
+            if self.server.before_reply_write is not None:
+                # With an AOF, bytes leave at the end of the loop turn, after the AOF write (and
+                # fsync) of what the running command did: nobody hears of an unlogged change.
+                self.out.append(data)
+                self.flush_pending = True
+                self.server.queue_flush(self)
+                return
+            if (self.write_blocked or len(data) > 65536) and output_refused(self, len(data)):
+                return
             self.transport.write(data)
             stats = self.server.stats
             stats.total_net_output_bytes += len(data)
             stats.total_writes_processed += 1
+            if self.write_blocked:
+                check_output(self)
+
+    def output_pending(self) -> int:
+        """Bytes of output not yet handed to the kernel: replies queued for the end of the loop
+        turn plus the transport's write buffer (Redis's output buffer memory for this client)."""
+        pending = sum(map(len, self.out))
+        transport = self.transport
+        if transport is not None:
+            try:
+                pending += transport.get_write_buffer_size()
+            except (AttributeError, RuntimeError):
+                pass
+        return pending
+
+    def pause_writing(self) -> None:
+        # asyncio: the transport's write buffer passed its high-water mark (called from inside
+        # transport.write). Until resume_writing, the writer measures the output against the
+        # limits right after each write (vermilion.limits.check_output).
+        self.write_blocked = True
+
+    def resume_writing(self) -> None:
+        self.write_blocked = False
+        output_drained(self)
 
     def send_reply(self, data: bytes) -> None:
         """A reply produced after the command returned (a blocked client being served)."""
@@ -404,7 +498,8 @@ class Client(asyncio.Protocol):
 
     def update_gate(self) -> None:
         """Recompute ``gated`` after a per-client condition changed."""
-        self.gated = self.auth_required or self.multi is not None or self.subscriptions is not None
+        self.gated = (self.auth_required or self.multi is not None or self.subscriptions is not None
+                      or self.acl_user is not None)
 
     def close_after_reply(self) -> None:
         self.closing = True

@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING
 
 from . import errors
 from .errors import RedisError
+from .eviction import oom_refusal
 from .registry import TABLE, Command
 from .resp.encode import QUEUED, error
 
@@ -67,6 +68,34 @@ def execute(client: Client, argv: list) -> bytes | None:
         return refuse(client, cmd, errors.NOAUTH)
     if multi is not None and cmd.no_multi:
         return refuse(client, cmd, errors.NOT_ALLOWED_IN_MULTI)
+    if client.acl_user is not None:
+        # The user has restrictions (vermilion.acl); checked at queue time inside MULTI too.
+        denied = client.server.acl.gate(client, cmd, argv)
+        if denied is not None:
+            return refuse(client, cmd, denied)
+    if client.server.config.maxmemory:
+        # Over maxmemory: evict first, or refuse what may grow memory (vermilion.eviction).
+        refused = oom_refusal(client, cmd, argv)
+        if refused is not None:
+            return refused
+    write_denial = client.server.write_denial
+    if write_denial is not None:
+        # MISCONF after a failed background save, LOADING while the dataset loads
+        # (vermilion.persistence.saving).
+        denied = write_denial(client, cmd)
+        if denied is not None:
+            if multi is not None and cmd.full_name == "exec":
+                # Redis's execCommandAbort: the transaction is discarded with the reason.
+                from .commands.transactions import discard_transaction
+
+                discard_transaction(client)
+                return reject(client, cmd, "EXECABORT Transaction discarded because of: " + denied)
+            return refuse(client, cmd, denied)
+    monitors = client.server.observe.monitors
+    if (monitors and (cmd.is_write or cmd.is_readonly or "may_replicate" in cmd.flags)
+            and client in monitors):
+        # A MONITOR client counts as a replica in Redis, which may not touch the keyspace.
+        return refuse(client, cmd, errors.REPLICA_KEYSPACE)
     if (client.subscriptions is not None and not client.resp3
             and cmd.full_name not in _SUBSCRIBER_COMMANDS):
         return refuse(client, cmd, errors.pubsub_context(cmd.full_name))
@@ -97,17 +126,37 @@ def refuse(client: Client, cmd: Command, text: str) -> bytes:
 def call(client: Client, cmd: Command, argv: list) -> bytes | None:
     """Run an accepted command and account for it (Redis's call())."""
     client.current_command = cmd
+    server = client.server
+    if server.snapshot is not None and cmd.is_write:
+        # A background snapshot keeps the keys this write touches as they are now.
+        server.snapshot.before_write(client, cmd, argv)
+    propagation = server.propagation
+    if propagation is not None:
+        # vermilion.propagate: a write that changed server.dirty is propagated after it ran.
+        saved = propagation.enter(cmd)
+        dirty = server.dirty
+    observe = server.observe
+    if observe.monitors and "skip_monitor" in cmd.flags:
+        # Scripts are shown before the commands they run (Redis feeds them from EVAL/FCALL).
+        observe.feed_monitors(client, cmd, argv)
     start = _perf_ns()
     try:
         reply = cmd.handler(client, argv)
     except RedisError as exc:
         cmd.failed_calls += 1
-        reply = client.server.error_reply(exc.args[0])
+        reply = server.error_reply(exc.args[0])
     except Exception:
         reply = handler_crashed(client, cmd)
     cmd.calls += 1
-    cmd.duration_ns += _perf_ns() - start
-    server = client.server
+    elapsed = _perf_ns() - start
+    cmd.duration_ns += elapsed
+    cmd.latency_histogram[elapsed.bit_length()] += 1
+    if elapsed >= server.slow_command_ns:
+        observe.command_done(client, cmd, argv, elapsed)
+    if observe.monitors and not cmd.is_admin and "skip_monitor" not in cmd.flags:
+        observe.feed_monitors(client, cmd, argv)
+    if propagation is not None:
+        propagation.leave(client, cmd, argv, server.dirty - dirty, saved)
     server.stats.total_commands_processed += 1
     blocking = server.blocking
     if blocking.ready:

@@ -63,23 +63,31 @@ def unknown_subcommand(subcommand: bytes, container: str) -> str:
 
 def unknown_command(argv: list) -> str:
     # Redis quotes arguments until the list reaches 128 characters, each clipped to what is left.
-    args = ""
+    # Lengths count bytes and each argument ends at a NUL byte (C's %.*s); other bytes are kept
+    # as they are (surrogateescape, undone by resp.encode.error).
+    args = b""
     for arg in argv[1:]:
         if len(args) >= 128:
             break
-        args += "'" + _text(arg)[: 128 - len(args)] + "' "
-    text = f"ERR unknown command '{_clip(argv[0])}', with args beginning with: {args}"
-    return text.replace("\r", " ").replace("\n", " ")
+        args += b"'" + _c_bytes(arg)[: 128 - len(args)] + b"' "
+    text = b"ERR unknown command '" + _c_bytes(argv[0])[:128] + b"', with args beginning with: " + args
+    return text.decode("utf-8", "surrogateescape").replace("\r", " ").replace("\n", " ")
+
+
+def _c_bytes(value: object) -> bytes:
+    if isinstance(value, (bytes, bytearray)):
+        return bytes(value).split(b"\0", 1)[0]
+    return str(value).encode()
 
 
 def _text(value: object) -> str:
     if isinstance(value, (bytes, bytearray)):
-        return value.decode("utf-8", "replace")
+        return value.decode("utf-8", "surrogateescape")
     return str(value)
 
 
 def _clip(value: object) -> str:
-    return _text(value)[:128]
+    return _c_bytes(value)[:128].decode("utf-8", "surrogateescape")
 
 
 def error_code(text: str) -> str:
@@ -145,7 +153,7 @@ NO_SHUTDOWN_IN_PROGRESS = "ERR No shutdown in progress."
 
 def _c_text(value: bytes) -> str:
     # Redis formats these arguments with %s: the text ends at the first NUL byte.
-    return value.split(b"\0", 1)[0].decode("utf-8", "replace")
+    return value.split(b"\0", 1)[0].decode("utf-8", "surrogateescape")
 
 
 def subcommand_syntax(subcommand: bytes, container: bytes) -> str:
@@ -361,3 +369,64 @@ def no_group_for_key(group: bytes, key: bytes) -> str:
 
 def blocking_from_script(command: bytes) -> str:
     return f"ERR {_c_text(command)} command is not allowed with BLOCK option from scripts"
+
+
+# Persistence: SAVE, BGSAVE, SHUTDOWN's save, DEBUG RELOAD, MISCONF (vermilion.persistence.saving)
+BGSAVE_IN_PROGRESS = "ERR Background save already in progress"
+BGSAVE_CHILD_ACTIVE = (
+    "ERR Another child process is active (AOF?): can't BGSAVE right now. "
+    "Use BGSAVE SCHEDULE in order to schedule a BGSAVE whenever possible."
+)
+# Redis answers a failed SAVE with its shared bare "-ERR".
+SAVE_FAILED = "ERR"
+SHUTDOWN_FAILED = "ERR Errors trying to SHUTDOWN. Check logs."
+DEBUG_RELOAD_OPTIONS = "ERR DEBUG RELOAD only supports the MERGE, NOFLUSH and NOSAVE options."
+DEBUG_RELOAD_LOAD_FAILED = "ERR Error trying to load the RDB dump"
+MISCONF_RDB = (
+    "MISCONF Redis is configured to save RDB snapshots, but it's currently unable to persist to "
+    "disk. Commands that may modify the data set are disabled, because this instance is configured "
+    "to report errors during writes if RDB snapshotting fails (stop-writes-on-bgsave-error option). "
+    "Please check the Redis logs for details about the RDB error."
+)
+
+
+# Geo commands (vermilion.commands.geo)
+GEO_MEMBER_UNDECODABLE = "ERR could not decode requested zset member"
+GEO_UNIT = "ERR unsupported unit provided. please use M, KM, FT, MI"
+GEO_RADIUS_NOT_FLOAT = "ERR need numeric radius"
+GEO_RADIUS_NEGATIVE = "ERR radius cannot be negative"
+GEO_WIDTH_NOT_FLOAT = "ERR need numeric width"
+GEO_HEIGHT_NOT_FLOAT = "ERR need numeric height"
+GEO_BOX_NEGATIVE = "ERR height or width cannot be negative"
+GEO_COUNT_POSITIVE = "ERR COUNT must be > 0"
+GEO_ANY_NEEDS_COUNT = "ERR the ANY argument requires COUNT argument"
+GEORADIUS_STORE_OPTIONS = (
+    "ERR STORE option in GEORADIUS is not compatible with WITHDIST, WITHHASH and WITHCOORD options"
+)
+GEOSEARCHSTORE_OPTIONS = (
+    "ERR GEOSEARCHSTORE is not compatible with WITHDIST, WITHHASH and WITHCOORD options"
+)
+
+
+def geo_invalid_pair(longitude: float, latitude: float) -> str:
+    return "ERR invalid longitude,latitude pair %f,%f" % (longitude, latitude)
+
+
+def geo_needs_origin(command: bytes) -> str:
+    return f"ERR exactly one of FROMMEMBER or FROMLONLAT can be specified for {_c_text(command)}"
+
+
+def geo_needs_shape(command: bytes) -> str:
+    return f"ERR exactly one of BYRADIUS and BYBOX can be specified for {_c_text(command)}"
+
+
+# SLOWLOG, MONITOR (vermilion/commands/observe.py).
+SLOWLOG_COUNT = "ERR count should be greater than or equal to -1"
+MONITOR_DENY_BLOCKING = "ERR MONITOR isn't allowed for DENY BLOCKING client"
+REPLICA_KEYSPACE = "ERR Replica can't interact with the keyspace"
+
+# BGREWRITEAOF (vermilion/persistence/aof.py).
+AOF_REWRITE_IN_PROGRESS = "ERR Background append only file rewriting already in progress"
+AOF_REWRITE_CANT_START = (
+    "ERR Can't execute an AOF background rewriting. Please check the server logs for more information."
+)

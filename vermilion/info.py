@@ -113,9 +113,6 @@ def total_system_memory() -> int:
         return 0
 
 
-STARTUP_MEMORY = allocator_figures()[0]
-
-
 def bytes_to_human(n: int) -> str:
     """Redis's bytesToHuman: B below 1024, then K, M, G, T, P with two decimals."""
     if n < 1024:
@@ -127,12 +124,11 @@ def bytes_to_human(n: int) -> str:
 
 
 class _ServerMemo:
-    """Per-server figures INFO keeps between calls (peak memory, instantaneous metrics)."""
+    """Per-server figures INFO keeps between calls (instantaneous metrics)."""
 
-    __slots__ = ("peak_memory", "samples", "last_sample", "timer", "__weakref__")
+    __slots__ = ("samples", "last_sample", "timer", "__weakref__")
 
     def __init__(self) -> None:
-        self.peak_memory = 0
         # metric name -> ring of recent per-second rates (Redis keeps 16 samples, 100 ms apart)
         self.samples: dict[str, list[float]] = {}
         self.last_sample: dict[str, tuple[float, int]] = {}
@@ -189,29 +185,14 @@ def instantaneous(server: Server, metric: str) -> float:
 
 
 def memory_figures(server: Server) -> dict[str, int]:
+    """used_memory and its parts in Redis's terms (vermilion.memory); rss and allocator_* are
+    this process's real figures."""
+    from .memory import figures
+
     allocated, active, resident = allocator_figures()
-    rss = process_rss()
-    memo = _memo(server)
-    used = allocated
-    if used > memo.peak_memory:
-        memo.peak_memory = used
-    clients_normal = sum(client_memory(c) for c in list(server.clients.values()))
-    dicts = 0
-    for db in server.dbs:
-        dicts += sys.getsizeof(db.data) + sys.getsizeof(db.expires) + sys.getsizeof(db.access)
-    overhead = STARTUP_MEMORY + clients_normal + dicts
-    return {
-        "used": used,
-        "rss": rss,
-        "peak": memo.peak_memory,
-        "startup": STARTUP_MEMORY,
-        "overhead": overhead,
-        "dataset": max(0, used - overhead),
-        "allocated": allocated,
-        "active": active,
-        "resident": resident,
-        "clients_normal": clients_normal,
-    }
+    m = figures(server)
+    m.update(rss=process_rss(), allocated=allocated, active=active, resident=resident)
+    return m
 
 
 # -- per client --------------------------------------------------------------------------------
@@ -221,17 +202,6 @@ def _input_pending(client: Client) -> int:
     if client.exact is not None:
         return client.exact.pending()
     return sum(len(chunk) for chunk in client.raw_pending)
-
-
-def _output_pending(client: Client) -> int:
-    pending = sum(len(chunk) for chunk in client.out)
-    transport = client.transport
-    if transport is not None:
-        try:
-            pending += transport.get_write_buffer_size()
-        except (AttributeError, RuntimeError):
-            pass
-    return pending
 
 
 def multi_memory(client: Client) -> int:
@@ -249,7 +219,7 @@ def client_memory(client: Client, argv_mem: int = 0) -> int:
     return (
         sys.getsizeof(client)
         + _input_pending(client)
-        + _output_pending(client)
+        + client.output_pending()
         + argv_mem
         + multi_memory(client)
     )
@@ -290,6 +260,9 @@ def _client_count(client: Client, name: str) -> int:
     return 0 if provider is None else provider(client)
 
 
+REPLY_CHUNK_BYTES = 16 * 1024
+
+
 def client_info_line(client: Client, argv: list | None = None, now: float | None = None) -> str:
     """One CLIENT LIST / CLIENT INFO line, Redis 7.0's fields in Redis's order.
 
@@ -300,12 +273,17 @@ def client_info_line(client: Client, argv: list | None = None, now: float | None
         now = time.time()
     argv_mem = sum(len(arg) for arg in argv) if argv else 0
     qbuf = _input_pending(client)
-    obl = _output_pending(client)
+    pending = client.output_pending()
+    # Redis fills a 16 KiB reply buffer (obl) and then a list of 16 KiB blocks (oll nodes
+    # holding omem bytes): the same split of this client's pending output.
+    obl = min(pending, REPLY_CHUNK_BYTES)
+    omem = pending - obl
+    oll = -(-omem // REPLY_CHUNK_BYTES)
     cmd = client.current_command
     multi = -1 if client.multi is None else len(client.multi)
     name = client.name.decode("latin-1")
     events = "r" if not client.closing else ""
-    if obl:
+    if pending:
         events += "w"
     return (
         f"id={client.id} addr={client.address} laddr={client.local_address} fd={client.fd} "
@@ -313,7 +291,7 @@ def client_info_line(client: Client, argv: list | None = None, now: float | None
         f"flags={client_flags(client)} db={client.db.index} sub={_client_count(client, 'sub')} "
         f"psub={_client_count(client, 'psub')} ssub={_client_count(client, 'ssub')} "
         f"multi={multi} qbuf={qbuf} qbuf-free=0 argv-mem={argv_mem} "
-        f"multi-mem={multi_memory(client)} rbs=0 rbp=0 obl={obl} oll=0 omem=0 "
+        f"multi-mem={multi_memory(client)} rbs=0 rbp=0 obl={obl} oll={oll} omem={omem} "
         f"tot-mem={client_memory(client, argv_mem)} events={events} "
         f"cmd={cmd.full_name if cmd is not None else 'NULL'} user={client.user} redir=-1 "
         f"resp={3 if client.resp3 else 2}"
@@ -376,7 +354,7 @@ def section_server(server: Server) -> list[str]:
 def section_clients(server: Server) -> list[str]:
     clients = list(server.clients.values())
     max_in = max((_input_pending(c) for c in clients), default=0)
-    max_out = max((_output_pending(c) for c in clients), default=0)
+    max_out = max((c.output_pending() for c in clients), default=0)
     return [
         f"connected_clients:{len(clients)}",
         "cluster_connections:0",
@@ -460,38 +438,34 @@ def section_memory(server: Server) -> list[str]:
 
 
 def section_persistence(server: Server) -> list[str]:
-    appendonly = _config(server, "appendonly", False)
+    from .persistence.aof import aof_of
+
+    aof = aof_of(server)  # the aof_* fields (vermilion.persistence.aof)
     return [
         f"loading:{gauge(server, 'loading')}",
         "async_loading:0",
         "current_cow_peak:0",
         "current_cow_size:0",
         "current_cow_size_age:0",
-        "current_fork_perc:0.00",
-        "current_save_keys_processed:0",
-        "current_save_keys_total:0",
-        f"rdb_changes_since_last_save:{server.dirty - gauge(server, 'dirty_at_last_save')}",
-        "rdb_bgsave_in_progress:0",
+        f"current_fork_perc:{gauge(server, 'current_fork_perc', '0.00')}",
+        f"current_save_keys_processed:{gauge(server, 'current_save_keys_processed')}",
+        f"current_save_keys_total:{gauge(server, 'current_save_keys_total')}",
+        f"rdb_changes_since_last_save:{gauge(server, 'rdb_changes_since_last_save', server.dirty)}",
+        f"rdb_bgsave_in_progress:{gauge(server, 'rdb_bgsave_in_progress')}",
         f"rdb_last_save_time:{gauge(server, 'lastsave', int(server.start_time))}",
-        "rdb_last_bgsave_status:ok",
-        "rdb_last_bgsave_time_sec:-1",
-        "rdb_current_bgsave_time_sec:-1",
+        f"rdb_last_bgsave_status:{gauge(server, 'rdb_last_bgsave_status', 'ok')}",
+        f"rdb_last_bgsave_time_sec:{gauge(server, 'rdb_last_bgsave_time_sec', -1)}",
+        f"rdb_current_bgsave_time_sec:{gauge(server, 'rdb_current_bgsave_time_sec', -1)}",
         f"rdb_saves:{gauge(server, 'rdb_saves')}",
+        # A background save here is no fork: no copy-on-write to report.
         "rdb_last_cow_size:0",
-        "rdb_last_load_keys_expired:0",
-        "rdb_last_load_keys_loaded:0",
-        f"aof_enabled:{1 if appendonly in (True, 'yes') else 0}",
-        "aof_rewrite_in_progress:0",
-        "aof_rewrite_scheduled:0",
-        "aof_last_rewrite_time_sec:-1",
-        "aof_current_rewrite_time_sec:-1",
-        "aof_last_bgrewrite_status:ok",
-        "aof_rewrites:0",
-        "aof_rewrites_consecutive_failures:0",
-        "aof_last_write_status:ok",
-        "aof_last_cow_size:0",
+        f"rdb_last_load_keys_expired:{gauge(server, 'rdb_last_load_keys_expired')}",
+        f"rdb_last_load_keys_loaded:{gauge(server, 'rdb_last_load_keys_loaded')}",
+        *aof.info_lines(),
         "module_fork_in_progress:0",
         "module_fork_last_cow_size:0",
+        *aof.info_enabled_lines(),
+        *gauge(server, "loading_fields", ()),
     ]
 
 

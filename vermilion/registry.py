@@ -51,6 +51,7 @@ class Command:
         "failed_calls",
         "rejected_calls",
         "id",
+        "latency_histogram",
     )
 
     def __init__(self, full_name: str, info: list, docs: dict, parent: Command | None) -> None:
@@ -88,6 +89,9 @@ class Command:
         self.duration_ns = 0
         self.failed_calls = 0
         self.rejected_calls = 0
+        # Calls counted by duration.bit_length() in ns (vermilion.observe: LATENCY HISTOGRAM,
+        # INFO latencystats).
+        self.latency_histogram = [0] * 65
 
     def __repr__(self) -> str:
         return f"<Command {self.full_name}>"
@@ -198,6 +202,22 @@ def set_gate_condition(name: str, predicate: Callable[[Command], bool] | None) -
     for cmd in COMMANDS.values():
         if cmd.parent is None:
             cmd.gated = cmd.subcommands is not None or any(test(cmd) for test in conditions)
+
+
+def rename_command(old: str, new: str) -> None:
+    """A config file's rename-command: the command answers to ``new`` instead of ``old`` (an
+    empty ``new`` removes it). Its metadata, full name included, stays what it was, as in Redis.
+    Process-wide, like the table itself: only the command line applies it."""
+    cmd = lookup(old.encode())
+    if cmd is None:
+        return  # a Redis command Vermilion does not implement: nothing answers to it anyway
+    for name in [name for name, entry in TABLE.items() if entry is cmd and name.lower() == old.lower().encode()]:
+        del TABLE[name]
+    if new:
+        TABLE[new.lower().encode()] = cmd
+        TABLE[new.upper().encode()] = cmd
+    elif not any(entry is cmd for entry in TABLE.values()):
+        del COMMANDS[cmd.full_name]
 
 
 def lookup(name: bytes) -> Command | None:

@@ -13,6 +13,7 @@ from collections.abc import Callable
 from typing import Any
 
 from . import __version__
+from . import eviction, limits, metrics, observe
 from .blocking import BlockingState
 from .config import Config
 from .connection import Client
@@ -20,6 +21,9 @@ from .errors import error_code
 from .keyspace.db import Db, now_ms
 from .notify import NOTIFY_EXPIRED, notify
 from .pubsub import PubSub
+from .acl import AclState
+from .persistence.saving import Persistence
+from .persistence import aof as persistence_aof
 from .resp.encode import error as encode_error
 
 try:  # uvloop is optional: plain asyncio works, only slower
@@ -43,6 +47,7 @@ class Stats:
         "expired_time_cap_reached_count",
         "expire_cycle_cpu_milliseconds",
         "evicted_keys",
+        "evicted_clients",
         "keyspace_hits",
         "keyspace_misses",
         "total_error_replies",
@@ -82,7 +87,19 @@ class Server:
         self.notify_flags = self.config.notify_keyspace_events
         # Channels, patterns and shard channels with their subscribers (vermilion.pubsub).
         self.pubsub = PubSub(self)
+        # Slow log, MONITOR, latency events (vermilion.observe); sets slow_command_ns, the one
+        # threshold the fast path compares each command's duration with.
+        self.slow_command_ns = 1 << 62
+        observe.install(self)
+        # Users, authentication and the ACL log (vermilion.acl).
+        self.acl = AclState(self)
         self.dirty = 0
+        # vermilion.propagate.Propagation while something consumes the command stream (AOF).
+        self.propagation = None
+        # Called before any reply of a loop turn is written (the AOF write and fsync), else None.
+        self.before_reply_write: Callable[[], None] | None = None
+        # Run at every cron tick after active expiry (the AOF's fsync and automatic rewrite).
+        self.cron_hooks: list[Callable[[], None]] = []
         self.start_time = time.time()
         self.loop: asyncio.AbstractEventLoop | None = None
         self.listeners: list[asyncio.AbstractServer] = []
@@ -95,6 +112,8 @@ class Server:
         self.cron_handle: asyncio.TimerHandle | None = None
         self.cron_loops = 0
         self.shutdown_hooks: list[Callable[[], None]] = []
+        # maxmemory, eviction and memory accounting state (vermilion.eviction, vermilion.memory).
+        eviction.attach(self)
         self.stopped = asyncio.Event() if False else None
         self._thread: threading.Thread | None = None
         self._ready = threading.Event()
@@ -113,6 +132,18 @@ class Server:
         self.startup_hooks: list[Callable[[], None]] = []
         # Run between "User requested shutdown..." and "... ready to exit" (pid file removal).
         self.before_exit_hooks: list[Callable[[], None]] = []
+        # The append only file (vermilion.persistence.aof): boot loading, cron, shutdown fsync.
+        persistence_aof.install(self)
+        # Run after "User requested shutdown...", given SHUTDOWN's options; one returning False
+        # cancels the shutdown (the final RDB save failed).
+        self.shutdown_checks: list[Callable[[set[bytes]], bool]] = []
+        # The running background snapshot (vermilion.persistence.snapshot), else None.
+        self.snapshot = None
+        # While set (MISCONF after a failed BGSAVE, LOADING while the dataset loads), the gate
+        # asks it whether a command is refused (vermilion.persistence.saving).
+        self.write_denial: Callable[[Client, Any], str | None] | None = None
+        # RDB saving and loading (vermilion.persistence.saving).
+        self.persistence = Persistence(self)
 
     # -- logging in Redis's format -----------------------------------------------------------
 
@@ -132,7 +163,7 @@ class Server:
     # -- hooks the connection and the keyspace call -------------------------------------------
 
     def auth_required_by_default(self) -> bool:
-        return bool(self.config.requirepass)
+        return self.acl.auth_required_by_default()
 
     def expire_allowed(self) -> bool:
         """Whether expired keys may be deleted now: not while clients are paused, as in Redis."""
@@ -143,6 +174,18 @@ class Server:
         """A key expired (lazily or actively): the place for events and propagation."""
         if self.notify_flags:
             notify(db, NOTIFY_EXPIRED, b"expired", key)
+        if self.propagation is not None:
+            self.propagation.add(db.index, [b"UNLINK" if self.config.lazyfree_lazy_expire else b"DEL", key])
+
+    def propagate(self, db_index: int, argv: list[bytes]) -> None:
+        """Append one command to the propagation stream (vermilion.propagate); free when off."""
+        if self.propagation is not None:
+            self.propagation.add(db_index, argv)
+
+    def propagate_as(self, client: Client, argvs: list[list[bytes]]) -> None:
+        """The running command propagates ``argvs`` instead of its own argv (rewrite/alsoPropagate)."""
+        if self.propagation is not None:
+            self.propagation.replace(client, argvs)
 
     def publish_keyspace_event(self, db: Db, event_class: int, event: bytes, key: bytes) -> None:
         """Deliver one keyspace event to the channels it belongs on."""
@@ -159,6 +202,8 @@ class Server:
         """Write ``client``'s replies at the end of this loop turn (at once while a busy script
         keeps the loop from turning)."""
         if self.script_busy is not None or self.loop is None:
+            if self.before_reply_write is not None:
+                self.before_reply_write()
             client.flush_pending = False
             client.flush()
             return
@@ -167,6 +212,8 @@ class Server:
             self.loop.call_soon(self.flush_queued)
 
     def flush_queued(self) -> None:
+        if self.before_reply_write is not None:
+            self.before_reply_write()
         queue, self.flush_queue = self.flush_queue, []
         for client in queue:
             client.flush_pending = False
@@ -174,32 +221,34 @@ class Server:
                 client.flush()
 
     def client_connected(self, client: Client) -> None:
-        client.id = self.next_client_id
-        self.next_client_id += 1
-        self.clients[client.id] = client
-        self.stats.total_connections_received += 1
         transport = client.transport
         sock = transport.get_extra_info("socket")
         peer = transport.get_extra_info("peername")
         local = transport.get_extra_info("sockname")
-        if sock is not None:
-            client.fd = sock.fileno()
-            if sock.family in (socket.AF_INET, socket.AF_INET6):
-                try:
-                    sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-                except OSError:
-                    pass
         if sock is not None and sock.family == socket.AF_UNIX:
             # Redis shows unix socket clients as "<socket path>:0" on both ends, flag U.
             client.is_unix = True
             path = local if isinstance(local, str) and local else str(self.config.unixsocket or "")
             client.address = client.local_address = f"{path}:0"
+            self.log_verbose(f"Accepted connection to {path}")
+        else:
+            client.address = _format_address(peer)
+            client.local_address = _format_address(local)
+            self.log_verbose(f"Accepted {client.address}")
+        if not limits.admit(self, client):
             return
-        client.address = _format_address(peer)
-        client.local_address = _format_address(local)
+        client.id = self.next_client_id
+        self.next_client_id += 1
+        self.clients[client.id] = client
+        self.stats.total_connections_received += 1
+        if sock is not None:
+            client.fd = sock.fileno()
+            if sock.family in (socket.AF_INET, socket.AF_INET6):
+                limits.configure_socket(self, sock)
 
     def client_disconnected(self, client: Client) -> None:
         self.clients.pop(client.id, None)
+        self.observe.client_gone(client)
         if client.blocked is not None:
             self.blocking.disconnected(client)
         if client.subscriptions is not None:
@@ -224,7 +273,15 @@ class Server:
         self.lru_clock = int(time.time())
         try:
             if self.active_expire_enabled and self.expire_allowed():
+                started = time.perf_counter_ns()
                 self.active_expire_cycle()
+                self.observe.latency_sample("expire-cycle", (time.perf_counter_ns() - started) // 1_000_000)
+            eviction.cron(self)
+            self.observe.cron()  # client eviction (maxmemory-clients)
+            if self.config.timeout and self.cron_loops % max(1, min(self.config.hz, 500)) == 0:
+                limits.close_idle_clients(self)  # about once a second, as Redis's clientsCron
+            for hook in self.cron_hooks:
+                hook()
         finally:
             hz = max(1, min(self.config.hz, 500))
             self.cron_handle = self.loop.call_later(1.0 / hz, self.cron)
@@ -280,6 +337,7 @@ class Server:
 
         self.loop = asyncio.get_running_loop()
         await open_listeners(self)
+        await metrics.start(self)  # the Prometheus endpoint, when metrics-port is set
         self.cron_handle = self.loop.call_later(1.0 / max(1, self.config.hz), self.cron)
 
     async def close(self) -> None:
@@ -312,14 +370,21 @@ class Server:
         self.log("warning", f"Received {name} scheduling shutdown...")
         self.request_shutdown(0)
 
-    def request_shutdown(self, code: int = 0) -> None:
+    def request_shutdown(self, code: int = 0, options: set[bytes] | None = None) -> bool:
+        """Shut down (SHUTDOWN's ``options``: b"save", b"nosave", b"force", ...); False when a
+        shutdown check (the final save) failed and the server keeps running."""
         future = getattr(self, "_stop_future", None)
         if future is not None and not future.done():
             self.log("warning", "User requested shutdown...")
+            for check in self.shutdown_checks:
+                if not check(options or set()):
+                    self.log("warning", "Errors trying to shut down the server. Check the logs for more information.")
+                    return False
             for hook in self.before_exit_hooks:
                 hook()
             self.log("warning", "Redis is now ready to exit, bye bye...")
             future.set_result(code)
+        return True
 
     # -- embedding ----------------------------------------------------------------------------
 
@@ -357,7 +422,8 @@ class Server:
     def stop(self, timeout: float = 10.0) -> None:
         """Stop a server started with start()."""
         if self.loop is not None and self._thread is not None:
-            self.loop.call_soon_threadsafe(self.request_shutdown, 0)
+            # An embedded server stops without the shutdown save (see persistence.saving).
+            self.loop.call_soon_threadsafe(self.request_shutdown, 0, {b"nosave"})
             self._thread.join(timeout)
             self._thread = None
 

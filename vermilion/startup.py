@@ -26,6 +26,7 @@ from .config import (
     raw_of,
     read_config_file,
 )
+from . import tls
 from .resp.reader import split_args
 
 if TYPE_CHECKING:
@@ -470,7 +471,8 @@ async def open_listeners(server: Server) -> None:
         listener = await loop.create_unix_server(factory, sock=sock, backlog=config.tcp_backlog)
         server.listeners.append(listener)
         server.unix_listener = listener
-    if not server.tcp_listeners and server.unix_listener is None:
+    await tls.open_listeners(server, factory)
+    if not server.tcp_listeners and server.unix_listener is None and not tls.state(server).listeners:
         server.log("warning", "Configured to not listen anywhere, exiting.")
         raise OSError(errno.EADDRNOTAVAIL, "not listening anywhere")
 
@@ -528,14 +530,13 @@ def change_bind_addresses(server: Server) -> None:
         return
     _close_tcp_listeners(server)
     port = server.port
-    if port == 0:
-        return
     try:
-        sockets = bind_tcp(server, port, server.config.bind)
+        if port != 0:
+            _start_tcp_listeners(server, bind_tcp(server, port, server.config.bind))
+        tls.rebind(server)
     except BindError:
         server.log("warning", "Failed to bind, trying to restore old listening sockets.")
         raise ConfigError("Failed to bind to specified addresses.") from None
-    _start_tcp_listeners(server, sockets)
 
 
 # -- open files limit (Redis's adjustOpenFilesLimit) ------------------------------------------
@@ -611,15 +612,7 @@ def adjust_open_files_limit(server: Server) -> bool:
 
 
 def check_tls(server: Server) -> bool:
-    config = server.config
-    if not (config.tls_port or config.tls_replication or config.tls_cluster):
-        return True
-    if not config.tls_cert_file:
-        server.log("warning", "No tls-cert-file configured!")
-    else:
-        server.log("warning", "TLS is not supported by Vermilion.")
-    server.log("warning", "Failed to configure TLS. Check logs for more info.")
-    return False
+    return tls.configure_at_startup(server)
 
 
 def load_modules(server: Server) -> bool:
@@ -661,9 +654,15 @@ async def serve_from_command_line(server: Server) -> int:
     if not load_modules(server):
         await server.close()
         return 1
+    if not server.acl.load_at_startup():  # user directives or the aclfile (vermilion.acl)
+        await server.close()
+        return 1
     for hook in server.startup_hooks:
-        hook()
-    if server.tcp_listeners:
+        pending = hook()
+        if pending is not None:
+            # Dataset loading (vermilion.persistence.saving): clients get -LOADING meanwhile.
+            await pending
+    if server.tcp_listeners or tls.state(server).listeners:
         # Redis 7.0 says "Ready to accept connections", 7.2 adds the connection type; the longer
         # line satisfies harnesses that wait for either.
         server.log("notice", "Ready to accept connections tcp")
@@ -689,7 +688,12 @@ async def serve_from_command_line(server: Server) -> int:
 def _on_signal(server: Server, signum: int) -> None:
     name = "SIGINT" if signum == signal.SIGINT else "SIGTERM"
     log_from_signal_handler(server, f"Received {name} scheduling shutdown...")
-    server.request_shutdown(0)
+    # shutdown-on-sigterm / shutdown-on-sigint: SHUTDOWN's options for this signal.
+    setting = server.config.shutdown_on_sigint if signum == signal.SIGINT else server.config.shutdown_on_sigterm
+    options = {word.encode() for word in setting.split() if word != "default"}
+    if not server.request_shutdown(0, options):
+        server.log("warning", f"{name} received but errors trying to shut down the server, "
+                              "check the logs for more information")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -718,6 +722,10 @@ def main(argv: list[str] | None = None) -> int:
     except ConfigFileUnreadable as exc:
         log(config, "warning", str(exc), role="C")
         return 1
+    from .registry import rename_command
+
+    for old_name, new_name in config.renamed_commands:
+        rename_command(old_name, new_name)
 
     # Supervision is settled first, as in Redis (its messages come before the starting lines).
     supervised = detect_supervision(config)

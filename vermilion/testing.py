@@ -52,6 +52,9 @@ def start_server(**options: Any) -> Any:
     from .server import Server
 
     options.setdefault("port", 0)
+    # No save points unless asked: a test server must not write dump.rdb into the working
+    # directory (FLUSHALL saves when save points exist, as in Redis 7.0).
+    options.setdefault("save", "")
     return Server(**options).start()
 
 

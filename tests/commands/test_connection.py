@@ -234,6 +234,7 @@ class _RequirePass:
     def __enter__(self):
         def apply() -> None:
             self.server.config.requirepass = self.password
+            self.server.acl.set_default_password(self.password)
 
         run_in_server(self.server, apply)
         assert self.oracle.call("CONFIG", "SET", "requirepass", self.password) == b"+OK\r\n"
@@ -242,6 +243,7 @@ class _RequirePass:
     def __exit__(self, *exc) -> None:
         def clear() -> None:
             self.server.config.requirepass = ""
+            self.server.acl.set_default_password("")
 
         run_in_server(self.server, clear)
         self.oracle.call("CONFIG", "SET", "requirepass", "")

@@ -36,6 +36,12 @@ CASES = [
     b"*abc\r\n",
     b"*1\r\n:5\r\n",
     b"*2\r\n$4\r\nECHO\r\n:5\r\n",
+    # Element types hiredis would hand over as plain bytes (or skip, for an attribute).
+    b"*1\r\n+PING\r\n",
+    b"*2\r\n$4\r\nECHO\r\n=7\r\ntxt:abc\r\n",
+    b"*1\r\n$4\r\nPING\r\n*2\r\n$4\r\nECHO\r\n(12\r\n",
+    b"*2\r\n$4\r\nECHO\r\n|1\r\n+a\r\n+b\r\n$1\r\nx\r\n",
+    b"*2\r\n$4\r\nECHO\r\n$5\r\na\n+bc\r\n*2\r\n$4\r\nECHO\r\n$3\r\n(|=\r\n",
     b"*1\r\n$-1\r\n",
     b"*1\r\n$abc\r\n",
     b"*3000000000\r\n",

@@ -2,7 +2,7 @@
 
 from importlib import import_module
 
-FAMILIES = ("strings", "keys", "connection", "server_cmd", "introspection", "config_cmd", "bitmaps", "hyperloglog", "transactions", "pubsub", "lists", "hashes", "sets", "zsets", "sort", "streams", "scripting")
+FAMILIES = ("strings", "keys", "connection", "server_cmd", "introspection", "config_cmd", "bitmaps", "hyperloglog", "transactions", "pubsub", "lists", "hashes", "sets", "zsets", "geo", "sort", "streams", "scripting", "dump", "acl", "aof_cmd", "memory_cmd", "persistence", "observe")
 
 for _family in FAMILIES:
     import_module(f"{__name__}.{_family}")

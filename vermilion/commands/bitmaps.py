@@ -42,7 +42,7 @@ def unshare_string(db, key: bytes, value) -> bytearray:
     if value.__class__ is bytearray:
         return value
     value = bytearray(value)
-    db.data[key] = value
+    db.replace_representation(key, value)
     return value
 
 

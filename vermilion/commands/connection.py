@@ -1,8 +1,8 @@
 """Connection commands: PING, ECHO, QUIT, RESET, SELECT, HELLO, AUTH and CLIENT.
 
-Also the state behind them that outlives one command: the password check (one function the ACL
-system will replace), client names, and CLIENT PAUSE (which holds commands at the gate until the
-pause ends, then runs them in arrival order).
+Also the state behind them that outlives one command: client names and CLIENT PAUSE (which holds
+commands at the gate until the pause ends, then runs them in arrival order). Users and passwords
+are vermilion.acl's: AUTH and HELLO AUTH call it.
 """
 
 from __future__ import annotations
@@ -82,30 +82,13 @@ def set_client_name(client: Client, name: bytes) -> None:
 # -- authentication ------------------------------------------------------------------------------
 
 
-def check_credentials(server: Server, username: bytes, password: bytes) -> bool:
-    """Whether ``username``/``password`` may log in. Until the ACL system lands the only user is
-    "default", whose password is ``requirepass`` (none configured: any password is accepted)."""
-    if username != b"default":
-        return False
-    required = server.config.requirepass
-    if not required:
-        return True
-    if isinstance(required, str):
-        required = required.encode()
-    return password == required
-
-
-def authenticate(client: Client, username: bytes, password: bytes) -> bool:
-    if not check_credentials(client.server, username, password):
-        return False
-    client.user = username.decode("latin-1")
-    client.auth_required = False
-    client.update_gate()
-    return True
+def authenticate(client: Client, username: bytes, password: bytes, command_name: bytes) -> bool:
+    """Log ``client`` in (vermilion.acl); a failure is recorded in the ACL log."""
+    return client.server.acl.authenticate(client, username, password, command_name)
 
 
 def default_user_has_password(server: Server) -> bool:
-    return bool(server.config.requirepass)
+    return not server.acl.default.nopass
 
 
 # -- RESET hooks ------------------------------------------------------------------------------------
@@ -135,6 +118,7 @@ def reset_connection(client: Client) -> None:
     client.resp3 = False
     client.user = "default"
     client.auth_required = server.auth_required_by_default()
+    client.acl_user = server.acl.restricted_default
     client.multi = None
     client.multi_error = False
     unwatch_all(client)
@@ -231,7 +215,7 @@ def hello(client, argv):
         option = argv[position].lower()
         remaining = len(argv) - 1 - position
         if option == b"auth" and remaining >= 2:
-            if not authenticate(client, argv[position + 1], argv[position + 2]):
+            if not authenticate(client, argv[position + 1], argv[position + 2], argv[0]):
                 raise RedisError(errors.WRONGPASS)
             position += 3
         elif option == b"setname" and remaining >= 1:
@@ -256,7 +240,7 @@ def auth(client, argv):
         username, password = b"default", argv[1]
     else:
         username, password = argv[1], argv[2]
-    if not authenticate(client, username, password):
+    if not authenticate(client, username, password, argv[0]):
         raise RedisError(errors.WRONGPASS)
     return OK
 
@@ -498,7 +482,7 @@ def client_kill(client, argv):
             elif option == b"laddr":
                 laddr = value.decode("latin-1")
             elif option == b"user":
-                if value != b"default":  # the only user until the ACL system lands
+                if value not in client.server.acl.users:
                     raise RedisError(errors.no_such_user(value))
                 user = value.decode("latin-1")
             elif option == b"skipme":

@@ -263,6 +263,10 @@ def hincrbyfloat(client, argv):
         raise RedisError(INCR_FLOAT_NAN)
     text = format_long_double_human(total)
     _store_increment(client, key, value, created, field, text, b"hincrbyfloat")
+    server = client.server
+    if server.propagation is not None:
+        # The result, not the increment: float arithmetic may differ where the AOF is replayed.
+        server.propagate_as(client, [[b"HSET", key, field, text]])
     return _bulk(text)
 
 

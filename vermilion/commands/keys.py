@@ -26,8 +26,10 @@ from ..errors import (
     invalid_expire,
     unsupported_option,
 )
+from ..eviction import key_frequency
 from ..keyspace.db import now_ms
 from ..notify import NOTIFY_GENERIC, notify
+from ..propagate import force_propagation
 from ..registry import command
 from ..resp.encode import MINUS_ONE, MINUS_TWO, OK, ONE, ZERO, bulk, integer, null, simple
 from ..types import copy_value, encoding_name, refcount, type_name
@@ -328,6 +330,7 @@ def _flush_mode(argv: list[bytes]) -> None:
 def flushdb(client, argv):
     _flush_mode(argv)
     client.server.dirty += client.db.flush()
+    force_propagation(client.server)  # logged even when the database was already empty
     return OK
 
 
@@ -337,6 +340,9 @@ def flushall(client, argv):
     server = client.server
     for db in server.dbs:
         server.dirty += db.flush()
+    force_propagation(server)  # logged even when every database was already empty
+    # Redis 7.0: a running BGSAVE is killed and, with save points, the empty dataset saved.
+    server.persistence.after_flushall()
     return OK
 
 
@@ -385,12 +391,18 @@ def _expire(client, argv, name: str, relative: bool, seconds: bool) -> bytes:
             return ZERO
         if flags & _LT and current is not None and when >= current:
             return ZERO
-    if when <= now_ms() and client.server.expire_allowed():
+    server = client.server
+    if when <= now_ms() and server.expire_allowed():
         db.delete(key)
         notify(db, NOTIFY_GENERIC, b"del", key)
+        if server.propagation is not None:
+            server.propagate_as(client, [[b"UNLINK" if server.config.lazyfree_lazy_expire else b"DEL", key]])
     else:
         db.set_expire(key, when)
         notify(db, NOTIFY_GENERIC, b"expire", key)
+        if server.propagation is not None and name != "pexpireat":
+            # Propagated as an absolute time (Redis's expireGenericCommand), options kept.
+            server.propagate_as(client, [[b"PEXPIREAT", key, b"%d" % when, *argv[3:]]])
     return ONE
 
 
@@ -459,9 +471,6 @@ def persist(client, argv):
 
 
 # -- OBJECT --------------------------------------------------------------------------------------
-
-# Redis's initial LFU counter and its log-counter decay period default.
-LFU_INIT_VAL = 5
 
 _OBJECT_HELP = [
     "OBJECT <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
@@ -533,10 +542,4 @@ def object_freq(client, argv):
         return null(client.resp3)
     if "lfu" not in _policy(client):
         raise RedisError(LFU_NOT_SELECTED)
-    # Access counts are not tracked yet: report the counter of a key not read since its last
-    # write, decayed by one per lfu-decay-time minutes of idleness as Redis decays it.
-    decay_minutes = int(getattr(client.server.config, "lfu_decay_time", 1))
-    clock = client.server.lru_clock
-    idle_minutes = max(0, clock - client.db.access.get(key, clock)) // 60
-    periods = idle_minutes // decay_minutes if decay_minutes else 0
-    return integer(max(0, LFU_INIT_VAL - periods))
+    return integer(key_frequency(client.db, key))

@@ -335,7 +335,8 @@ def _parse_mpop(argv: list[bytes], numkeys_index: int) -> tuple[list[bytes], boo
     return keys, left, 1 if count == -1 else count
 
 
-def _pop_with_key(client, key: bytes, value: ListValue, left: bool, count: int) -> bytes:
+def _pop_with_key(client, key: bytes, value: ListValue, left: bool, count: int,
+                  served: bool = False) -> bytes:
     """[key, [elements]]: LMPOP's reply, after popping (counts one change per element)."""
     db = client.db
     server = client.server
@@ -343,7 +344,20 @@ def _pop_with_key(client, key: bytes, value: ListValue, left: bool, count: int) 
     popped = value.pop_many(left, count)
     _after_pop(db, key, value, left)
     server.dirty = before + len(popped)
+    if server.propagation is not None:
+        # [B]LMPOP propagates as LPOP/RPOP with the number of elements popped.
+        _propagate_pop(client, [b"LPOP" if left else b"RPOP", key, b"%d" % len(popped)], served)
     return b"*2\r\n$%d\r\n%s\r\n%s" % (len(key), key, _array(popped))
+
+
+def _propagate_pop(client, argv: list[bytes], served: bool) -> None:
+    """What a blocking (or multi-key) pop propagates: in place of the command that ran now, or
+    as a command of its own for a client served after someone else's write."""
+    server = client.server
+    if served:
+        server.propagate(client.db.index, argv)
+    else:
+        server.propagate_as(client, [argv])
 
 
 def _first_list(db, keys: list[bytes]) -> tuple[bytes, ListValue] | None:
@@ -662,6 +676,8 @@ def _blocking_pop(client, keys: list[bytes], left: bool, timeout: float,
         before = server.dirty
         _after_pop(db, key, value, left)
         server.dirty = before + 1
+        if server.propagation is not None:
+            _propagate_pop(client, [b"LPOP" if left else b"RPOP", key], False)
         return b"*2\r\n$%d\r\n%s\r\n%s" % (len(key), key, element)
     blocking = client.server.blocking
     if not blocking.can_block(client):
@@ -673,13 +689,15 @@ def _blocking_pop(client, keys: list[bytes], left: bool, timeout: float,
             return None
         key, value = ready
         if count is not None:
-            return _pop_with_key(waiter, key, value, left, count)
+            return _pop_with_key(waiter, key, value, left, count, True)
         db = waiter.db
         server = waiter.server
         before = server.dirty
         element = value.pop_head() if left else value.items.pop()
         _after_pop(db, key, value, left)
         server.dirty = before  # Redis does not count a served BLPOP / BRPOP
+        if server.propagation is not None:
+            _propagate_pop(waiter, [b"LPOP" if left else b"RPOP", key], True)
         return b"*2\r\n$%d\r\n%s\r\n%s" % (len(key), key, element)
 
     blocking.block(client, keys, timeout, serve, _null_array(client), "list")
@@ -706,10 +724,19 @@ def blmpop(client, argv):
 
 
 def _blocking_move(client, source_key: bytes, target_key: bytes, wherefrom: bool, whereto: bool,
-                   timeout: float) -> bytes | None:
+                   timeout: float, rpoplpush: bool) -> bytes | None:
+    # Propagated as the non-blocking command (RPOPLPUSH for BRPOPLPUSH, else LMOVE).
+    if rpoplpush:
+        propagated = [b"RPOPLPUSH", source_key, target_key]
+    else:
+        propagated = [b"LMOVE", source_key, target_key, b"LEFT" if wherefrom else b"RIGHT",
+                      b"LEFT" if whereto else b"RIGHT"]
     source = _lookup_list(client.db, source_key)
     if source is not None:
-        return _move(client, source_key, source, target_key, wherefrom, whereto, True)
+        reply = _move(client, source_key, source, target_key, wherefrom, whereto, True)
+        if client.server.propagation is not None:
+            _propagate_pop(client, propagated, False)
+        return reply
     blocking = client.server.blocking
     if not blocking.can_block(client):
         return _null(client)
@@ -718,7 +745,10 @@ def _blocking_move(client, source_key: bytes, target_key: bytes, wherefrom: bool
         value = waiter.db.lookup_write(source_key)
         if value.__class__ is not ListValue:
             return None
-        return _move(waiter, source_key, value, target_key, wherefrom, whereto, False)
+        reply = _move(waiter, source_key, value, target_key, wherefrom, whereto, False)
+        if waiter.server.propagation is not None:
+            _propagate_pop(waiter, propagated, True)
+        return reply
 
     # A timed-out BLMOVE answers a null ARRAY in Redis 7.0, unlike its immediate null.
     blocking.block(client, [source_key], timeout, serve, _null_array(client), "list")
@@ -730,13 +760,13 @@ def blmove(client, argv):
     wherefrom = _position(argv[3])
     whereto = _position(argv[4])
     timeout = parse_timeout(argv[5])
-    return _blocking_move(client, argv[1], argv[2], wherefrom, whereto, timeout)
+    return _blocking_move(client, argv[1], argv[2], wherefrom, whereto, timeout, False)
 
 
 @command("brpoplpush")
 def brpoplpush(client, argv):
     timeout = parse_timeout(argv[3])
-    return _blocking_move(client, argv[1], argv[2], RIGHT, LEFT, timeout)
+    return _blocking_move(client, argv[1], argv[2], RIGHT, LEFT, timeout, True)
 
 
 # -- INFO and CLIENT LIST figures for blocked clients ----------------------------------------------

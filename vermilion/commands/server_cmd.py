@@ -49,10 +49,10 @@ def shutdown(client, argv):
     if abort:
         # Shutting down never waits here (no replicas to catch up), so there is nothing to abort.
         raise RedisError(errors.NO_SHUTDOWN_IN_PROGRESS)
-    if b"save" in options:
-        server.log("warning", "SHUTDOWN SAVE: no persistence is configured, nothing to save.")
-    # The connection closes with the server; Redis sends no reply either.
-    server.request_shutdown(0)
+    # The connection closes with the server; Redis sends no reply either. The final save
+    # (vermilion.persistence.saving) failing keeps the server up.
+    if not server.request_shutdown(0, options):
+        raise RedisError(errors.SHUTDOWN_FAILED)
     return None
 
 
@@ -107,6 +107,12 @@ _DEBUG_HELP = [
     "    Write <message> to the server log, at warning level.",
     "OBJECT <key>",
     "    Describe how the value at <key> is stored (encoding, size when saved, last access).",
+    "RELOAD [option ...]",
+    "    Save the RDB on disk and load it back into memory. Options:",
+    "    * MERGE: keys of the file replace keys already present.",
+    "    * NOFLUSH: keep the current data; a key of the file already present fails the reload",
+    "      (unless MERGE).",
+    "    * NOSAVE: do not save first: load the file as it is on disk.",
     "SET-ACTIVE-EXPIRE <0|1>",
     "    0 stops removing expired keys in the background (they still expire when read); 1 resumes.",
     "SLEEP <seconds>",
@@ -130,6 +136,9 @@ def debug(client, argv):
         return OK
     if sub == b"set-active-expire" and argc == 3:
         client.server.active_expire_enabled = _c_atoi(argv[2]) != 0
+        return OK
+    if sub == b"reload":
+        client.server.persistence.debug_reload(argv)
         return OK
     if sub == b"log" and argc == 3:
         client.server.log("warning", "DEBUG LOG: " + argv[2].decode("utf-8", "replace"))

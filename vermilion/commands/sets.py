@@ -237,6 +237,9 @@ def spop(client, argv):
     else:
         db.delete(key)
         notify(db, NOTIFY_GENERIC, b"del", key)
+    server = client.server
+    if server.propagation is not None:
+        server.propagate_as(client, [[b"SREM", key, member]])
     return b"$%d\r\n%s\r\n" % (len(member), member)
 
 
@@ -262,6 +265,9 @@ def _spop_count(client, argv) -> bytes:
         if size > 1:
             db.modified(key, size - 1)
         notify(db, NOTIFY_GENERIC, b"del", key)
+        server = client.server
+        if server.propagation is not None:
+            server.propagate_as(client, [[b"UNLINK" if server.config.lazyfree_lazy_server_del else b"DEL", key]])
         return reply
     remaining = size - count
     if remaining * _SPOP_MOVE_STRATEGY_MUL > count:
@@ -277,6 +283,10 @@ def _spop_count(client, argv) -> bytes:
             fresh.add(member, limit)
         value.adopt(fresh)
     db.modified(key, count)
+    server = client.server
+    if server.propagation is not None:
+        # One SREM per member, as Redis 7.0 propagates them (wrapped in MULTI/EXEC).
+        server.propagate_as(client, [[b"SREM", key, member] for member in popped])
     return set_reply(popped, resp3)
 
 

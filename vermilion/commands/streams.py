@@ -23,6 +23,7 @@ from ..errors import (
     RedisError,
 )
 from ..notify import NOTIFY_STREAM, notify
+from ..propagate import AOF_CLIENT_ID
 from ..registry import command
 from ..resp.encode import NULL2, NULL3, NULL_ARRAY2, OK, ONE, ZERO, integer, simple
 from ..types.stream import (
@@ -233,6 +234,22 @@ def _consumer(client, group: ConsumerGroup, name: bytes, key: bytes) -> Consumer
     return consumer
 
 
+# What consumer-group reads and claims propagate (Redis's streamPropagateXCLAIM and
+# streamPropagateGroupID): the resulting pending-entry state, never the command itself.
+
+
+def _xclaim_argv(key: bytes, group_name: bytes, consumer_name: bytes, sid: int,
+                 nack: PendingEntry, group: ConsumerGroup) -> list[bytes]:
+    return [b"XCLAIM", key, group_name, consumer_name, b"0", format_id(sid), b"TIME",
+            b"%d" % nack.delivery_time, b"RETRYCOUNT", b"%d" % nack.delivery_count, b"FORCE",
+            b"JUSTID", b"LASTID", format_id(group.last_id)]
+
+
+def _setid_argv(key: bytes, group_name: bytes, group: ConsumerGroup) -> list[bytes]:
+    return [b"XGROUP", b"SETID", key, group_name, format_id(group.last_id), b"ENTRIESREAD",
+            b"%d" % group.entries_read]
+
+
 # -- XADD / XTRIM ---------------------------------------------------------------------------------
 
 
@@ -305,7 +322,8 @@ def _parse_add_trim(client, argv: list[bytes], xadd: bool) -> _AddTrimArgs:
     if not xadd and args.strategy == _TRIM_NONE:
         raise RedisError(errors.XTRIM_WITHOUT_STRATEGY)
     if limit_given:
-        if not args.approx:
+        # The AOF holds approximate trims made exact with their LIMIT kept, as Redis writes them.
+        if not args.approx and client.id != AOF_CLIENT_ID:
             raise RedisError(errors.TRIM_LIMIT_WITHOUT_APPROX)
     elif args.approx:
         # Approximate trimming is capped at about 100 nodes' worth of entries by default.
@@ -383,7 +401,39 @@ def xadd(client, argv):
         notify(db, NOTIFY_STREAM, b"xadd", key)
     if not created:
         db.modified(key)
+    server = db.server
+    if server.propagation is not None:
+        # Propagated with the ID it got (Redis rewrites the "*").
+        server.propagate_as(client, [[argv[0], key, text, *argv[3:]]])
     return b"$%d\r\n%s\r\n" % (len(text), text)
+
+
+def _propagated_add_trim(argv: list[bytes], args: _AddTrimArgs, stream: Stream,
+                         id_text: bytes | None) -> list[bytes]:
+    """XADD / XTRIM as propagated (Redis's streamRewriteApproxSpecifier and
+    streamRewriteTrimArgument): the generated ID in place of "*" or "ms-*", and an approximate
+    trim made exact at the threshold it reached, so a replay trims exactly as much (LIMIT is
+    kept, as Redis keeps it; its AOF loader accepts it without "~")."""
+    out = list(argv[:2])
+    index = 2
+    end = args.id_index if id_text is not None else len(argv)
+    while index < end:
+        arg = argv[index]
+        option = c_option(arg)
+        if option in (b"MAXLEN", b"MINID") and args.approx and _cstr(argv[index + 1]) == b"~":
+            if option == b"MAXLEN":
+                threshold = b"%d" % stream.length
+            else:
+                threshold = format_id(stream.first_valid_id() if stream.length else stream.last_id)
+            out.extend((arg, b"=", threshold))
+            index += 3
+        else:
+            out.append(arg)
+            index += 1
+    if id_text is not None:
+        out.append(id_text)
+        out.extend(argv[args.id_index + 1:])
+    return out
 
 
 def _xadd_with_options(client, argv) -> bytes:
@@ -419,6 +469,9 @@ def _xadd_with_options(client, argv) -> bytes:
         notify(db, NOTIFY_STREAM, b"xtrim", key)
     if not created:
         db.modified(key)
+    server = db.server
+    if server.propagation is not None and (args.approx or not args.id_given or not args.seq_given):
+        server.propagate_as(client, [_propagated_add_trim(argv, args, stream, text)])
     return b"$%d\r\n%s\r\n" % (len(text), text)
 
 
@@ -433,6 +486,9 @@ def xtrim(client, argv):
     if removed:
         notify(client.db, NOTIFY_STREAM, b"xtrim", key)
         client.db.modified(key, removed)
+        server = client.server
+        if server.propagation is not None and args.approx:
+            server.propagate_as(client, [_propagated_add_trim(argv, args, stream, None)])
     return integer(removed)
 
 
@@ -550,10 +606,13 @@ def xsetid(client, argv):
 
 
 def _deliver(stream: Stream, start: int, count: int, group: ConsumerGroup,
-             consumer: Consumer, noack: bool) -> bytes:
+             consumer: Consumer, noack: bool, propagated: list | None = None,
+             key: bytes = b"", group_name: bytes = b"") -> bytes:
     """New entries from ``start`` for a group consumer (the group's last ID advances; unless
-    NOACK each entry enters the PELs, taken over from another consumer if it was there)."""
+    NOACK each entry enters the PELs, taken over from another consumer if it was there).
+    With ``propagated``, the commands that reproduce this are appended to it."""
     entries = stream.range(start, MAX_ID, count)
+    moved = False
     now = _now_ms()
     last = group.last_id
     group_pel = group.pel
@@ -562,6 +621,7 @@ def _deliver(stream: Stream, start: int, count: int, group: ConsumerGroup,
         if sid > last:
             stream.delivered(group, sid)
             last = sid
+            moved = True
         if not noack:
             nack = group_pel.get(sid)
             if nack is None:
@@ -575,6 +635,10 @@ def _deliver(stream: Stream, start: int, count: int, group: ConsumerGroup,
                 nack.delivery_time = now
                 nack.delivery_count = 1
             consumer_pel[sid] = nack
+            if propagated is not None:
+                propagated.append(_xclaim_argv(key, group_name, consumer.name, sid, nack, group))
+    if propagated is not None and noack and moved:
+        propagated.append(_setid_argv(key, group_name, group))
     return _encode_entries(entries)
 
 
@@ -682,6 +746,8 @@ def _read_command(client, argv, xreadgroup: bool) -> bytes | None:
     resp3 = client.resp3
     parts: list[bytes] = []
     served = 0
+    server = client.server
+    propagated = [] if xreadgroup and server.propagation is not None else None
     for position, key in enumerate(keys):
         stream = db.lookup_read(key)
         if stream is None:
@@ -705,12 +771,19 @@ def _read_command(client, argv, xreadgroup: bool) -> bytes | None:
         if group_name is None:
             parts.append(_encode_entries(stream.range(start, MAX_ID, count)))
             continue
+        if propagated is not None and noack and consumer_name not in group.consumers:
+            # Without NOACK the XCLAIMs create the consumer where they are replayed.
+            propagated.append([b"XGROUP", b"CREATECONSUMER", key, group_name, consumer_name])
         consumer = _consumer(client, group, consumer_name, key)
         if history:
             parts.append(_history(client, stream, start, count, consumer))
         else:
-            parts.append(_deliver(stream, start, count, group, consumer, noack))
+            parts.append(_deliver(stream, start, count, group, consumer, noack, propagated, key,
+                                  group_name))
         _dirty(client)
+    if propagated is not None:
+        # XREADGROUP itself is never propagated: only the state it created.
+        server.propagate_as(client, propagated)
     if served:
         return (b"%%%d\r\n" if resp3 else b"*%d\r\n") % served + b"".join(parts)
     if timeout == -1:
@@ -775,8 +848,17 @@ def _block(client, keys: list[bytes], ids: list[int], timeout_ms: int, count: in
             raise RedisError(errors.BLOCKED_GROUP_GONE)
         if value.last_id <= group.last_id:
             return None
+        server = waiter.server
+        propagated = [] if server.propagation is not None else None
+        if propagated is not None and noack and consumer_name not in group.consumers:
+            propagated.append([b"XGROUP", b"CREATECONSUMER", key, group_name, consumer_name])
         consumer = _consumer(waiter, group, consumer_name, key)
-        body = _deliver(value, group.last_id + 1, limit, group, consumer, noack)
+        body = _deliver(value, group.last_id + 1, limit, group, consumer, noack, propagated, key,
+                        group_name)
+        if propagated:
+            # Served after another client's XADD: propagated as commands of their own.
+            for argv in propagated:
+                server.propagate(waiter_db.index, argv)
         return head + _bulk(key) + body
 
     seconds = timeout_ms / 1000
@@ -949,12 +1031,16 @@ def xclaim(client, argv):
     changes = 0
     parts = []
     pel = group.pel
+    propagated = [] if client.server.propagation is not None else None
     for sid in ids:
         nack = pel.get(sid)
         items = stream.get(sid)
         if items is None:
             # Gone from the stream: forget it in the PEL too.
             if nack is not None:
+                if propagated is not None:
+                    owner = nack.consumer.name if nack.consumer is not None else argv[3]
+                    propagated.append(_xclaim_argv(key, name, owner, sid, nack, group))
                 _drop_pending(group, sid, nack)
                 changes += 1
                 moved_last_id = False
@@ -977,10 +1063,16 @@ def xclaim(client, argv):
         parts.append(_bulk_id(sid) if justid else _encode_entry(sid, items))
         changes += 1
         moved_last_id = False
+        if propagated is not None:
+            propagated.append(_xclaim_argv(key, name, consumer.name, sid, nack, group))
     if moved_last_id:
         changes += 1
+        if propagated is not None:
+            propagated.append(_setid_argv(key, name, group))
     if changes:
         _dirty(client, changes)
+        if propagated is not None:
+            client.server.propagate_as(client, propagated)
     return b"*%d\r\n" % len(parts) + b"".join(parts)
 
 
@@ -1024,12 +1116,16 @@ def xautoclaim(client, argv):
     claimed: list[bytes] = []
     deleted: list[bytes] = []
     changes = 0
+    propagated = [] if client.server.propagation is not None else None
     while attempts and count and position < len(keys):
         attempts -= 1
         sid = keys[position]
         nack = pel[sid]
         items = stream.get(sid)
         if items is None:
+            if propagated is not None:
+                owner = nack.consumer.name if nack.consumer is not None else argv[3]
+                propagated.append(_xclaim_argv(key, name, owner, sid, nack, group))
             _drop_pending(group, sid, nack)
             deleted.append(_bulk_id(sid))
             changes += 1
@@ -1047,9 +1143,13 @@ def xautoclaim(client, argv):
         claimed.append(_bulk_id(sid) if justid else _encode_entry(sid, items))
         count -= 1
         changes += 1
+        if propagated is not None:
+            propagated.append(_xclaim_argv(key, name, consumer.name, sid, nack, group))
     cursor = keys[position] if position < len(keys) else 0
     if changes:
         _dirty(client, changes)
+        if propagated is not None:
+            client.server.propagate_as(client, propagated)
     return (
         b"*3\r\n" + _bulk_id(cursor) + b"*%d\r\n" % len(claimed) + b"".join(claimed)
         + b"*%d\r\n" % len(deleted) + b"".join(deleted)

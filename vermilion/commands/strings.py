@@ -147,6 +147,10 @@ def _set_generic(client, key: bytes, value: bytes, flags: int, expire: bytes | N
         db.set_value_expiring(key, value, when)
         notify(db, NOTIFY_STRING, b"set", key)
         notify(db, NOTIFY_GENERIC, b"expire", key)
+        server = db.server
+        if server.propagation is not None:
+            # Propagated with an absolute time, other options dropped (setGenericCommand).
+            server.propagate_as(client, [[b"SET", key, value, b"PXAT", b"%d" % when]])
     else:
         db.set_value(key, value, flags & KEEPTTL != 0)
         notify(db, NOTIFY_STRING, b"set", key)
@@ -179,6 +183,10 @@ def set_(client, argv):
             notify(db, NOTIFY_STRING, b"set", argv[1])
         return OK
     flags, expire = parse_set_options(argv, 3, True)
+    server = client.server
+    if flags & GET and expire is None and server.propagation is not None:
+        # Propagated without its GET (an expiry rewrites the whole command instead).
+        server.propagate_as(client, [argv[:3] + [arg for arg in argv[3:] if c_option(arg) != b"GET"]])
     return _set_generic(client, argv[1], argv[2], flags, expire, "set", None, None)
 
 
@@ -216,15 +224,23 @@ def getex(client, argv):
     reply = b"$%d\r\n%s\r\n" % (len(value), value)
     if when is not None:
         # An absolute time already past deletes the key (EX/PX are always in the future).
-        if flags & (EXAT | PXAT) and when <= now_ms() and client.server.expire_allowed():
+        server = client.server
+        if flags & (EXAT | PXAT) and when <= now_ms() and server.expire_allowed():
             db.delete(key)
             notify(db, NOTIFY_GENERIC, b"del", key)
+            if server.propagation is not None:
+                server.propagate_as(client, [[b"UNLINK" if server.config.lazyfree_lazy_expire else b"DEL", key]])
         else:
             db.set_expire(key, when)
             notify(db, NOTIFY_GENERIC, b"expire", key)
+            if server.propagation is not None:
+                server.propagate_as(client, [[b"PEXPIREAT", key, b"%d" % when]])
     elif flags & PERSIST:
         if db.persist(key):
             notify(db, NOTIFY_GENERIC, b"persist", key)
+            server = client.server
+            if server.propagation is not None:
+                server.propagate_as(client, [[b"PERSIST", key]])
     return reply
 
 
@@ -238,6 +254,9 @@ def getdel(client, argv):
         raise RedisError(WRONGTYPE)
     db.delete(argv[1])
     notify(db, NOTIFY_GENERIC, b"del", argv[1])
+    server = client.server
+    if server.propagation is not None:
+        server.propagate_as(client, [[b"UNLINK" if server.config.lazyfree_lazy_user_del else b"DEL", argv[1]]])
     return b"$%d\r\n%s\r\n" % (len(value), value)
 
 
@@ -253,6 +272,9 @@ def getset(client, argv):
         raise RedisError(WRONGTYPE)
     db.set_value(argv[1], argv[2])
     notify(db, NOTIFY_STRING, b"set", argv[1])
+    server = client.server
+    if server.propagation is not None:
+        server.propagate_as(client, [[b"SET", argv[1], argv[2]]])
     return reply
 
 
@@ -485,6 +507,10 @@ def incrbyfloat(client, argv):
     text = format_long_double_human(total)
     db.set_value(key, text, True)
     notify(db, NOTIFY_STRING, b"incrbyfloat", key)
+    server = client.server
+    if server.propagation is not None:
+        # The result, not the increment: float arithmetic may differ where the AOF is replayed.
+        server.propagate_as(client, [[b"SET", key, text, b"KEEPTTL"]])
     return bulk(text)
 
 

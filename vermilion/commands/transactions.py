@@ -108,6 +108,12 @@ def exec_(client, argv):
     blocking.deferred += 1
     try:
         for cmd, queued_argv in queued:
+            if client.acl_user is not None:
+                # Permissions may have changed since the command was queued (vermilion.acl).
+                denied = client.server.acl.exec_check(client, cmd, queued_argv)
+                if denied is not None:
+                    parts.append(client.server.error_reply(denied))
+                    continue
             reply = call(client, cmd, queued_argv)
             if reply is not None:
                 parts.append(reply)

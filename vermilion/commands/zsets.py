@@ -710,7 +710,11 @@ def _blocking_pop(client, keys: list[bytes], highest: bool, timeout: float, coun
             continue
         if value.__class__ is not ZSet:
             raise RedisError(WRONGTYPE)
-        return _pop(client, key, value, highest, count, True, nested)
+        propagated = _pop_propagated(key, value, highest, count)
+        reply = _pop(client, key, value, highest, count, True, nested)
+        if client.server.propagation is not None:
+            client.server.propagate_as(client, [propagated])
+        return reply
     blocking = client.server.blocking
     if not blocking.can_block(client):
         return _null_array(client)
@@ -722,11 +726,24 @@ def _blocking_pop(client, keys: list[bytes], highest: bool, timeout: float, coun
         for key in (ready,) if ready in keys else keys:
             value = waiter_db.lookup_write(key)
             if value is not None and value.__class__ is ZSet:
-                return _pop(waiter, key, value, highest, count, True, nested)
+                propagated = _pop_propagated(key, value, highest, count)
+                reply = _pop(waiter, key, value, highest, count, True, nested)
+                # Served after another client's write: propagated as a command of its own.
+                waiter.server.propagate(waiter_db.index, propagated)
+                return reply
         return None
 
     blocking.block(client, keys, timeout, serve, _null_array(client), "zset")
     return None
+
+
+def _pop_propagated(key: bytes, zset: ZSet, highest: bool, count: int) -> list[bytes]:
+    """What a blocking or multi-key pop propagates: ZPOPMIN/ZPOPMAX, with the number of members
+    it takes when a count applies (BZMPOP, ZMPOP)."""
+    argv = [b"ZPOPMAX" if highest else b"ZPOPMIN", key]
+    if count != -1:
+        argv.append(b"%d" % min(count, len(zset.scores)))
+    return argv
 
 
 @command("bzpopmin")
@@ -775,7 +792,11 @@ def zmpop(client, argv):
     found = _first_zset(client.db, keys)
     if found is None:
         return _null_array(client)
-    return _pop(client, found[0], found[1], highest, count, True, True)
+    propagated = _pop_propagated(found[0], found[1], highest, count)
+    reply = _pop(client, found[0], found[1], highest, count, True, True)
+    if client.server.propagation is not None:
+        client.server.propagate_as(client, [propagated])
+    return reply
 
 
 @command("bzmpop")

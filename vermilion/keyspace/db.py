@@ -12,6 +12,7 @@ import random
 import time
 from typing import TYPE_CHECKING, Any
 
+from ..memory import string_key_cost
 from ..notify import NOTIFY_KEY_MISS, NOTIFY_NEW, notify
 
 if TYPE_CHECKING:
@@ -40,6 +41,11 @@ class Db:
         "random_sample",
         "random_sample_size",
         "random_sample_deletions",
+        "mem_costs",
+        "mem_total",
+        "mem_dirty",
+        "mem_keys",
+        "lfu",
     )
 
     def __init__(self, server: Server, index: int) -> None:
@@ -65,6 +71,16 @@ class Db:
         self.random_sample: list[bytes] = []
         self.random_sample_size = 0
         self.random_sample_deletions = 0
+        # Memory accounting (vermilion.memory), in Redis's terms. mem_total: what the keys cost;
+        # a bytes value's cost is counted as it is stored and removed (computed from the value),
+        # other values' costs are kept in mem_costs and re-costed from mem_dirty (the keys
+        # changed since); mem_keys: how many keys are counted (a check on writes that bypass Db).
+        self.mem_costs: dict[bytes, int] = {}
+        self.mem_total = 0
+        self.mem_dirty: set[bytes] = set()
+        self.mem_keys = 0
+        # key -> LFU minutes << 8 | counter, under an LFU maxmemory-policy only (vermilion.eviction)
+        self.lfu: dict[bytes, int] | None = None
 
     # -- reads ------------------------------------------------------------------------------
 
@@ -117,24 +133,32 @@ class Db:
         """Create or overwrite ``key``; drops its TTL unless ``keep_ttl``."""
         data = self.data
         server = self.server
-        created = server.notify_flags and key not in data
+        old = data.get(key)
         data[key] = value
+        if old is not None:
+            self._uncount(key, old)
+        self.mem_keys += 1
+        string = value.__class__ is bytes
+        if string:
+            self.mem_total += string_key_cost(key, value)
         self.access[key] = server.lru_clock
         if not keep_ttl and self.expires:
             self.expires.pop(key, None)
-        self.modified(key)
-        if created:
+        self.modified(key, 1, string)
+        if old is None and server.notify_flags:
             notify(self, NOTIFY_NEW, b"new", key)
 
     def delete(self, key: bytes) -> bool:
         """Remove ``key`` if it exists (expired or not); True when something was removed."""
-        if self.data.pop(key, None) is None:
+        value = self.data.pop(key, None)
+        if value is None:
             return False
+        self._uncount(key, value)
         self.access.pop(key, None)
         if self.expires:
             self.expires.pop(key, None)
         self.deletions += 1
-        self.modified(key)
+        self.modified(key, 1, True)
         return True
 
     def set_expire(self, key: bytes, when_ms: int) -> None:
@@ -147,10 +171,14 @@ class Db:
         self.modified(key)
         return True
 
-    def modified(self, key: bytes, changes: int = 1) -> None:
-        """Every write ends here: count it as dirty and invalidate WATCHes on the key."""
+    def modified(self, key: bytes, changes: int = 1, costed: bool = False) -> None:
+        """Every write ends here: count it as dirty and invalidate WATCHes on the key.
+        ``costed``: memory accounting already knows the key's cost (a string just stored, or a
+        key removed); otherwise the key is re-costed later (vermilion.memory.settle)."""
         server = self.server
         server.dirty += changes
+        if not costed:
+            self.mem_dirty.add(key)
         if self.watched:
             clients = self.watched.get(key)
             if clients:
@@ -168,16 +196,44 @@ class Db:
         if self.blocking_keys and key in self.blocking_keys:
             server.blocking.key_ready(self, key)
 
+    def replace_representation(self, key: bytes, value: Any) -> None:
+        """Store another representation of ``key``'s value (a string turned into a bytearray to
+        be changed in place): nothing is counted or signalled, only memory accounting follows."""
+        data = self.data
+        self._uncount(key, data[key])
+        data[key] = value
+        self._count(key, value)
+        if value.__class__ is not bytes:
+            self.mem_dirty.add(key)
+
+    # -- memory accounting (vermilion.memory) ---------------------------------------------------
+
+    def _count(self, key: bytes, value: Any) -> None:
+        self.mem_keys += 1
+        if value.__class__ is bytes:
+            self.mem_total += string_key_cost(key, value)
+
+    def _uncount(self, key: bytes, value: Any) -> None:
+        self.mem_keys -= 1
+        if value.__class__ is bytes:
+            self.mem_total -= string_key_cost(key, value)
+        else:
+            cost = self.mem_costs.pop(key, None)
+            if cost:
+                self.mem_total -= cost
+
     def expire_key(self, key: bytes) -> None:
         """Remove a key whose time has come (lazily on access or by the active cycle)."""
-        self.data.pop(key, None)
+        value = self.data.pop(key, None)
+        if value is not None:
+            self._uncount(key, value)
         self.expires.pop(key, None)
         self.access.pop(key, None)
         self.deletions += 1
         self.stats.expired_keys += 1
         # Expiring is not a change a command made: Redis leaves server.dirty alone (the
         # deletion is propagated on its own), so only WATCHes are invalidated here.
-        self.modified(key, 0)
+        self.modified(key, 0, True)
         self.server.key_expired(self, key)
 
     def flush(self) -> int:
@@ -187,6 +243,10 @@ class Db:
         self.data = {}
         self.expires = {}
         self.access = {}
+        self.mem_costs = {}
+        self.mem_total = 0
+        self.mem_dirty = set()
+        self.mem_keys = 0
         self.deletions += removed
         self.expire_scan = []
         self.expire_scan_pos = 0
@@ -285,21 +345,32 @@ class Db:
         """Create or overwrite ``key`` with an expiry time in one change (SET EX, SETEX...)."""
         data = self.data
         server = self.server
-        created = server.notify_flags and key not in data
+        old = data.get(key)
         data[key] = value
+        if old is not None:
+            self._uncount(key, old)
+        self.mem_keys += 1
+        string = value.__class__ is bytes
+        if string:
+            self.mem_total += string_key_cost(key, value)
         self.access[key] = server.lru_clock
         self.expires[key] = when_ms
-        self.modified(key)
-        if created:
+        self.modified(key, 1, string)
+        if old is None and server.notify_flags:
             notify(self, NOTIFY_NEW, b"new", key)
 
     def rename(self, source: bytes, target: bytes) -> None:
         """Move ``source``'s value, expiry and access time to ``target`` (which is replaced)."""
         value = self.data.pop(source)
+        self._uncount(source, value)
         when = self.expires.pop(source, None)
         seen = self.access.pop(source, None)
         self.deletions += 1
+        replaced = self.data.get(target)
+        if replaced is not None:
+            self._uncount(target, replaced)
         self.data[target] = value
+        self._count(target, value)
         if when is None:
             self.expires.pop(target, None)
         else:
@@ -315,10 +386,12 @@ class Db:
     def move_key(self, key: bytes, target: Db) -> None:
         """Move ``key`` with its expiry and access time to another database (MOVE)."""
         value = self.data.pop(key)
+        self._uncount(key, value)
         when = self.expires.pop(key, None)
         seen = self.access.pop(key, None)
         self.deletions += 1
         target.data[key] = value
+        target._count(key, value)
         if when is not None:
             target.expires[key] = when
         if seen is not None:
@@ -330,7 +403,11 @@ class Db:
 
     def add_copy(self, key: bytes, value: Any, when_ms: int | None) -> None:
         """Store a copied value (COPY), replacing any current one; the copy is a new object."""
+        replaced = self.data.get(key)
+        if replaced is not None:
+            self._uncount(key, replaced)
         self.data[key] = value
+        self._count(key, value)
         self.access[key] = self.server.lru_clock
         if when_ms is None:
             self.expires.pop(key, None)
@@ -348,7 +425,8 @@ class Db:
             self.touch_all_watched(other)
         if other.watched:
             other.touch_all_watched(self)
-        for name in ("data", "expires", "access", "expire_scan", "expire_scan_pos", "avg_ttl"):
+        for name in ("data", "expires", "access", "expire_scan", "expire_scan_pos", "avg_ttl",
+                     "mem_costs", "mem_total", "mem_dirty", "mem_keys"):
             mine, theirs = getattr(self, name), getattr(other, name)
             setattr(self, name, theirs)
             setattr(other, name, mine)

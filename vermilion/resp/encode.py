@@ -46,7 +46,11 @@ def error(text: str) -> bytes:
     # An error line must not contain newlines; Redis replaces them the same way.
     if "\r" in text or "\n" in text:
         text = text.replace("\r", " ").replace("\n", " ")
-    return b"-" + text.encode("utf-8", "replace") + b"\r\n"
+    try:
+        # Argument bytes quoted in an error text arrive surrogate-escaped: sent back as they were.
+        return b"-" + text.encode("utf-8", "surrogateescape") + b"\r\n"
+    except UnicodeEncodeError:
+        return b"-" + text.encode("utf-8", "replace") + b"\r\n"
 
 
 def array(encoded_items: list[bytes]) -> bytes:

@@ -111,7 +111,7 @@ def split_args(line: bytes) -> list[bytes] | None:
 class ExactParser:
     """A query buffer parsed with Redis's rules; used for inline commands and malformed input."""
 
-    __slots__ = ("buffer", "pos", "max_bulk_len", "auth_required")
+    __slots__ = ("buffer", "pos", "max_bulk_len", "auth_required", "partial_argv", "partial_count", "partial_bytes")
 
     def __init__(self, max_bulk_len: int = 512 * 1024 * 1024) -> None:
         self.buffer = bytearray()
@@ -119,6 +119,13 @@ class ExactParser:
         self.max_bulk_len = max_bulk_len
         # A callable telling whether the client still has to authenticate (smaller limits then).
         self.auth_required = _never
+        # A multibulk request whose elements arrive over several reads: the elements parsed so
+        # far (their bytes are dropped from the buffer, ``pos`` is where the next one starts),
+        # the count announced, and the wire bytes they took. Parsing resumes there, as Redis
+        # keeps a client's partial argv, so a long request costs linear time and memory.
+        self.partial_argv: list[bytes] | None = None
+        self.partial_count = 0
+        self.partial_bytes = 0
 
     def feed(self, data: bytes) -> None:
         if self.pos:
@@ -127,19 +134,32 @@ class ExactParser:
         self.buffer += data
 
     def pending(self) -> int:
-        return len(self.buffer) - self.pos
+        """Bytes of requests not returned yet (a partial request's parsed elements included)."""
+        return len(self.buffer) - self.pos + self.partial_bytes
 
     def next_command(self) -> list[bytes] | None:
         """The next complete command, [] for an empty one, None when more bytes are needed."""
+        if self.partial_argv is not None:
+            argv, self.partial_argv = self.partial_argv, None
+            return self._elements(argv, self.partial_count, self.pos)
         if self.pos >= len(self.buffer):
             return None
         if self.buffer[self.pos] == 42:  # '*'
             return self._multibulk()
         return self._inline()
 
+    def _find(self, byte: bytes, start: int) -> int:
+        """Redis's strchr on the query buffer: the search ends at a NUL byte, so a line with a
+        NUL before its end reads as not complete yet."""
+        buffer = self.buffer
+        found = buffer.find(byte, start)
+        if found > start and buffer.find(b"\0", start, found) >= 0:
+            return -1
+        return found
+
     def _inline(self) -> list[bytes] | None:
         buffer = self.buffer
-        newline = buffer.find(b"\n", self.pos)
+        newline = self._find(b"\n", self.pos)
         if newline < 0:
             if len(buffer) - self.pos > INLINE_MAX_SIZE:
                 raise ProtocolError("ERR Protocol error: too big inline request")
@@ -154,7 +174,7 @@ class ExactParser:
     def _multibulk(self) -> list[bytes] | None:
         buffer = self.buffer
         pos = self.pos
-        newline = buffer.find(b"\r", pos)
+        newline = self._find(b"\r", pos)
         if newline < 0:
             if len(buffer) - pos > INLINE_MAX_SIZE:
                 raise ProtocolError("ERR Protocol error: too big mbulk count string")
@@ -170,31 +190,51 @@ class ExactParser:
         if count <= 0:
             self.pos = pos
             return []
-        argv: list[bytes] = []
+        return self._elements([], count, pos)
+
+    def _elements(self, argv: list[bytes], count: int, pos: int) -> list[bytes] | None:
+        buffer = self.buffer
+        max_bulk_len = self.max_bulk_len
+        append = argv.append
         while len(argv) < count:
             newline = buffer.find(b"\r", pos)
+            if newline > pos and buffer.find(b"\0", pos, newline) >= 0:
+                newline = -1  # Redis's strchr stops at a NUL: the line is not complete yet
             if newline < 0:
                 if len(buffer) - pos > INLINE_MAX_SIZE:
                     raise ProtocolError("ERR Protocol error: too big bulk count string")
-                return None
+                return self._wait(argv, count, pos)
             if newline + 1 >= len(buffer):
-                return None
+                return self._wait(argv, count, pos)
             if buffer[pos] != 36:  # '$'
                 raise ProtocolError(
                     "ERR Protocol error: expected '$', got '%s'" % chr(buffer[pos])
                 )
-            length = parse_int(bytes(buffer[pos + 1 : newline]))
-            if length is None or length < 0 or length > self.max_bulk_len:
+            digits = bytes(buffer[pos + 1 : newline])
+            # string2ll for a length: digits only, no leading zero (a sign makes it invalid too).
+            if not digits.isdigit() or (digits[0] == 48 and len(digits) > 1) or len(digits) > 19:
+                raise ProtocolError("ERR Protocol error: invalid bulk length")
+            length = int(digits)
+            if length > max_bulk_len:
                 raise ProtocolError("ERR Protocol error: invalid bulk length")
             if length > 16384 and self.auth_required():
                 raise ProtocolError("ERR Protocol error: unauthenticated bulk length")
             start = newline + 2
-            if len(buffer) < start + length + 2:
-                return None
-            argv.append(bytes(buffer[start : start + length]))
-            pos = start + length + 2  # Redis skips the two bytes after the bulk unchecked
+            end = start + length
+            if len(buffer) < end + 2:
+                return self._wait(argv, count, pos)
+            append(bytes(buffer[start:end]))
+            pos = end + 2  # Redis skips the two bytes after the bulk unchecked
         self.pos = pos
+        self.partial_bytes = 0
         return argv
+
+    def _wait(self, argv: list[bytes], count: int, pos: int) -> None:
+        if argv:
+            self.partial_bytes += pos - self.pos
+            self.pos = pos
+            self.partial_argv, self.partial_count = argv, count
+        return None
 
 
 def _never() -> bool:

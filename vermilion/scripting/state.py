@@ -199,6 +199,7 @@ class Scripting:
         client.db = caller.db
         client.resp3 = False
         client.user = caller.user
+        client.acl_user = caller.acl_user
         blocking = server.blocking
         blocking.deferred += 1
         self.run_ctx = run
@@ -299,10 +300,27 @@ class Scripting:
                                 b"Wrong number of args calling Redis command from script")
         if "noscript" in cmd.flags:
             return self._refuse(engine, raise_error, b"This Redis command is not allowed from script")
+        if self.client.acl_user is not None:
+            # The caller's user has restrictions (vermilion.acl): scripts run with them too.
+            denied = self.server.acl.script_check(self.client, run.caller, cmd, argv)
+            if denied is not None:
+                return self._refuse(engine, raise_error, denied)
         if cmd.is_write:
             if run.read_only:
                 return self._refuse(engine, raise_error,
                                     b"Write commands are not allowed from read-only scripts.")
+            write_denial = self.server.write_denial
+            if write_denial is not None:
+                # A failed background save: MISCONF (vermilion.persistence.saving).
+                denied = write_denial(self.client, cmd)
+                if denied is not None:
+                    text = denied.encode()
+                    self.count_error(text)
+                    run.error_mark = self.server.stats.total_error_replies
+                    table = engine.error_table(b"-" + text, True)
+                    if raise_error:
+                        raise LuaRaise(table)
+                    return table
             run.write_dirty = True
         reply = call(self.client, cmd, argv)
         run.error_mark = self.server.stats.total_error_replies
@@ -387,7 +405,7 @@ class Scripting:
         self.server.log(_LOG_LEVELS[level], b"".join(parts).decode("utf-8", "replace"))
 
     def acl_check_cmd(self, engine: LuaEngine, *args: Any) -> bool:
-        """True when the user may run the command (every user may: there are no ACL rules yet)."""
+        """True when the script's user may run the command with these arguments."""
         if self.run_ctx is None:
             raise LuaRaise(engine.error_table(b"redis.acl_check_cmd can only be called inside a script invocation"))
         if not args:
@@ -401,9 +419,15 @@ class Scripting:
                 argv.append(b"%.17g" % arg)
             else:
                 raise LuaRaise(engine.error_table(b"Lua redis lib command arguments must be strings or integers"))
-        if lookup_script_command(argv) is None:
+        cmd = lookup_script_command(argv)
+        if cmd is None:
             raise LuaRaise(engine.error_table(b"Invalid command passed to redis.acl_check_cmd()"))
-        return True
+        user = self.client.acl_user
+        if user is None:
+            return True
+        from ..acl import check as acl_check
+
+        return acl_check.check(user, cmd, argv)[0] == acl_check.OK
 
     # -- math.random / math.randomseed (Redis's rand48, identical on every platform) ------------------
 

@@ -22,7 +22,8 @@ SIZE_ESTIMATE_OVERHEAD = 8
 
 
 def _entry_encoding(value: bytes) -> bytes:
-    number = parse_int(value) if len(value) <= 20 else None
+    # (the digit test first: parse_int's exception path is slow)
+    number = parse_int(value) if len(value) <= 20 and value[-1:].isdigit() else None
     if number is not None:
         if 0 <= number <= 127:
             return bytes((number,))

@@ -71,7 +71,8 @@ def int_element_size(value: int) -> int:
     return 10
 
 
-def _backlen_size(length: int) -> int:
+def backlen_size(length: int) -> int:
+    """Bytes of a listpack entry's back-length field for an entry of ``length`` bytes."""
     if length <= 127:
         return 1
     if length < 16383:
@@ -93,7 +94,7 @@ def string_element_size(value: bytes) -> int:
     if size < 64:
         return size + 2
     encoded = size + 2 if size < 4096 else size + 5
-    return encoded + _backlen_size(encoded)
+    return encoded + backlen_size(encoded)
 
 
 def _signed64(value: int) -> int:

@@ -1,0 +1,530 @@
+"""maxmemory and its eviction policies, as Redis's evict.c does them.
+
+When ``used_memory`` (vermilion.memory, in Redis's terms) is above ``maxmemory``, a command that
+may grow memory (flag ``denyoom``) first evicts keys. LRU, LFU and TTL policies sample
+``maxmemory-samples`` keys per database into a 16-entry pool ordered by "idleness" and evict the
+best candidate; random policies pick a random key. Eviction works in bursts limited in time by
+``maxmemory-eviction-tenacity``; a burst that runs out of time continues on the next loop turns
+(Redis's evictionTimeProc). With nothing left to evict, or under ``noeviction``, the command is
+refused with the OOM error.
+
+Access bookkeeping: ``db.access`` holds each key's last access in seconds (the LRU clock, as
+Redis's 1-second LRU resolution). Under an LFU policy the databases switch to ``LfuDb``, whose
+lookups also update ``db.lfu`` (key -> 16-bit minutes << 8 | 8-bit logarithmic counter); with any
+other policy lookups pay nothing for LFU.
+"""
+
+from __future__ import annotations
+
+import random
+import time
+from bisect import insort
+from typing import TYPE_CHECKING, Any
+
+from . import memory, registry
+from .keyspace.db import Db
+from .notify import NOTIFY_EVICTED, notify
+
+if TYPE_CHECKING:
+    from .server import Server
+
+OOM = "OOM command not allowed when used memory > 'maxmemory'."
+POOL_SIZE = 16
+LFU_INIT_VAL = 5
+# Policy names the notes use, accepted everywhere a policy is named; CONFIG GET shows the target.
+POLICY_ALIASES = {"lru": "allkeys-lru", "ttl": "volatile-ttl"}
+
+EVICT_OK, EVICT_RUNNING, EVICT_FAIL = 0, 1, 2
+
+
+def lfu_minutes() -> int:
+    return (int(time.time()) // 60) & 0xFFFF
+
+
+def lfu_decayed(packed: int, now_minutes: int, decay_time: int) -> int:
+    """The counter of a packed LFU value after its idle decay periods (LFUDecrAndReturn)."""
+    counter = packed & 0xFF
+    if packed < 256 or not decay_time:
+        # No access time recorded (a counter restored from RDB/RESTORE): not decayed yet.
+        return counter
+    last = packed >> 8
+    elapsed = now_minutes - last if now_minutes >= last else 65535 - last + now_minutes
+    periods = elapsed // decay_time
+    return counter - periods if periods < counter else 0
+
+
+def lfu_log_incr(counter: int, log_factor: int) -> int:
+    """Increment the counter with probability 1 / ((counter - LFU_INIT_VAL) * factor + 1)."""
+    if counter >= 255:
+        return 255
+    base = counter - LFU_INIT_VAL
+    if base < 0:
+        base = 0
+    if random.random() < 1.0 / (base * log_factor + 1):
+        return counter + 1
+    return counter
+
+
+class LfuDb(Db):
+    """A database under an LFU policy: every access also steps the key's LFU counter."""
+
+    __slots__ = ()
+
+    def _lfu_touch(self, key: bytes) -> None:
+        config = self.server.config
+        now = lfu_minutes()
+        lfu = self.lfu
+        packed = lfu.get(key)
+        # A key from before the switch to LFU has no counter: Redis reads its LRU field as a
+        # long-decayed counter, 0.
+        counter = 0 if packed is None else lfu_decayed(packed, now, config.lfu_decay_time)
+        lfu[key] = (now << 8) | lfu_log_incr(counter, config.lfu_log_factor)
+
+    def lookup_read(self, key: bytes) -> Any:
+        value = Db.lookup_read(self, key)
+        if value is not None:
+            self._lfu_touch(key)
+        return value
+
+    def lookup_write(self, key: bytes) -> Any:
+        value = Db.lookup_write(self, key)
+        if value is not None:
+            self._lfu_touch(key)
+        return value
+
+    def lookup_read_notouch(self, key: bytes) -> Any:
+        lfu = self.lfu
+        before = lfu.get(key)
+        value = Db.lookup_read_notouch(self, key)
+        if before is not None:
+            lfu[key] = before
+        else:
+            lfu.pop(key, None)
+        return value
+
+    def _lfu_store(self, key: bytes) -> None:
+        # A new key starts at LFU_INIT_VAL; overwriting one counts as an access (Redis looks the
+        # key up for writing, then keeps its counter when replacing the value).
+        if key in self.lfu or key in self.data:
+            self._lfu_touch(key)
+        else:
+            self.lfu[key] = (lfu_minutes() << 8) | LFU_INIT_VAL
+
+    def set_value(self, key: bytes, value: Any, keep_ttl: bool = False) -> None:
+        self._lfu_store(key)
+        Db.set_value(self, key, value, keep_ttl)
+
+    def set_value_expiring(self, key: bytes, value: Any, when_ms: int) -> None:
+        self._lfu_store(key)
+        Db.set_value_expiring(self, key, value, when_ms)
+
+    def add_copy(self, key: bytes, value: Any, when_ms: int | None) -> None:
+        self.lfu[key] = (lfu_minutes() << 8) | LFU_INIT_VAL
+        Db.add_copy(self, key, value, when_ms)
+
+    def delete(self, key: bytes) -> bool:
+        self.lfu.pop(key, None)
+        return Db.delete(self, key)
+
+    def expire_key(self, key: bytes) -> None:
+        self.lfu.pop(key, None)
+        Db.expire_key(self, key)
+
+    def flush(self) -> int:
+        self.lfu = {}
+        return Db.flush(self)
+
+    def rename(self, source: bytes, target: bytes) -> None:
+        packed = self.lfu.pop(source, None)
+        Db.rename(self, source, target)
+        if packed is not None:
+            self.lfu[target] = packed
+
+    def move_key(self, key: bytes, target: Db) -> None:
+        packed = self.lfu.pop(key, None)
+        Db.move_key(self, key, target)
+        if packed is not None and target.lfu is not None:
+            target.lfu[key] = packed
+
+    def swap_contents(self, other: Db) -> None:
+        Db.swap_contents(self, other)
+        self.lfu, other.lfu = other.lfu, self.lfu
+
+
+def key_frequency(db: Db, key: bytes) -> int:
+    """OBJECT FREQ: the key's LFU counter after decay (without counting this as an access)."""
+    lfu = db.lfu
+    packed = lfu.get(key) if lfu is not None else None
+    if packed is None:
+        return 0
+    return lfu_decayed(packed, lfu_minutes(), db.server.config.lfu_decay_time)
+
+
+# -- sampling keys ---------------------------------------------------------------------------
+
+
+class _Sampler:
+    """Random keys of one dict (a db's data or expires) without walking it on every draw.
+
+    Python dicts have no random access: draws come from a list snapshot of the keys, rebuilt
+    when the dict has changed by more than a 32nd of its size since (new keys join the pool at
+    the next rebuild; keys gone since are skipped by the caller)."""
+
+    __slots__ = ("keys", "size", "changes")
+
+    def __init__(self) -> None:
+        self.keys: list[bytes] = []
+        self.size = 0
+        self.changes = 0
+
+    def draw_one(self, source: dict, changes: int) -> bytes:
+        """One key drawn from a non-empty ``source`` (possibly gone since the snapshot)."""
+        return self.draw(source, 1, changes)[0]
+
+    def draw(self, source: dict, count: int, changes: int) -> list[bytes]:
+        size = len(source)
+        churn = abs(size - self.size) + (changes - self.changes)
+        if not self.keys or (churn and churn * 32 > size) or len(self.keys) < count:
+            self.keys = list(source)
+            self.size = size
+            self.changes = changes
+        keys = self.keys
+        if not keys:
+            return []
+        if len(keys) <= count:
+            return keys
+        return random.choices(keys, k=count)
+
+
+class Eviction:
+    """Per-server eviction state: policy flags, the pool, sampling snapshots, the next db for
+    random policies, and the continuation of a burst that ran out of time."""
+
+    def __init__(self, server: Server) -> None:
+        self.server = server
+        # (idleness, key, db index) in ascending idleness: the best candidate is last.
+        self.pool: list[tuple[float, bytes, int]] = []
+        self.pool_keys: set[bytes] = set()
+        self.samplers: dict[tuple[int, bool], _Sampler] = {}
+        self.next_db = 0
+        self.continuing = False
+        self.policy = ""
+        self.allkeys = False
+        self.kind = ""
+
+    def configure(self) -> None:
+        """Apply maxmemory / maxmemory-policy: gates, the LFU database class, flags."""
+        server = self.server
+        config = server.config
+        policy = config.maxmemory_policy
+        self.policy = policy
+        self.allkeys = policy.startswith("allkeys")
+        self.kind = policy.split("-", 1)[-1] if policy != "noeviction" else ""
+        self.pool = []
+        self.pool_keys = set()
+        lfu = "lfu" in policy
+        for db in server.dbs:
+            if lfu and db.__class__ is not LfuDb:
+                db.lfu = {} if db.lfu is None else db.lfu
+                db.__class__ = LfuDb
+            elif not lfu and db.__class__ is LfuDb:
+                db.__class__ = Db
+                db.lfu = None
+        _set_gate(server, bool(config.maxmemory))
+
+    # -- the eviction loop -------------------------------------------------------------------
+
+    def perform(self) -> int:
+        """Evict until used_memory fits maxmemory (Redis's performEvictions): EVICT_OK when it
+        fits, EVICT_RUNNING when the time limit stopped a burst that will continue on the next
+        loop turns, EVICT_FAIL when nothing (more) can be evicted."""
+        server = self.server
+        maxmemory = server.config.maxmemory
+        if not maxmemory:
+            return EVICT_OK
+        used = memory.used_memory(server)
+        if used <= maxmemory:
+            return EVICT_OK
+        return self._evict(used, maxmemory)
+
+    def _evict(self, used: int, maxmemory: int) -> int:
+        if not self.kind:
+            return EVICT_FAIL
+        server = self.server
+        limit = _time_limit_s(server.config.maxmemory_eviction_tenacity)
+        started = time.perf_counter()
+        freed_keys = 0
+        stats = server.stats
+        while used > maxmemory:
+            picked = self._pick()
+            if picked is None:
+                return EVICT_FAIL
+            db, key = picked
+            snapshot = getattr(server, "snapshot", None)
+            if snapshot is not None:
+                # A background save in progress keeps the key's current value first, as before
+                # any command that deletes it.
+                _protect_from_snapshot(snapshot, db, key)
+            if db.mem_dirty:
+                memory.settle(db)
+            value = db.data[key]
+            if value.__class__ is bytes:
+                freed = memory.string_key_cost(key, value)
+            else:
+                freed = db.mem_costs.get(key, 0)
+            volatile = key in db.expires
+            db.delete(key)
+            # What the deletion frees (the bucket arrays shrink only on resize: ignored here).
+            used -= freed + (memory.DICT_ENTRY if volatile else 0)
+            stats.evicted_keys += 1
+            if server.notify_flags:
+                notify(db, NOTIFY_EVICTED, b"evicted", key)
+            propagate = getattr(server, "propagate", None)
+            if propagate is not None:
+                # Redis propagates UNLINK when evictions free lazily.
+                lazy = server.config.lazyfree_lazy_eviction
+                propagate(db.index, [b"UNLINK" if lazy else b"DEL", key])
+            freed_keys += 1
+            if freed_keys % 16 == 0 and time.perf_counter() - started > limit:
+                if used > maxmemory:
+                    self._continue_later()
+                    return EVICT_RUNNING
+        return EVICT_OK
+
+    def _continue_later(self) -> None:
+        loop = self.server.loop
+        if loop is None or self.continuing:
+            return
+        self.continuing = True
+        loop.call_soon(self._continuation)
+
+    def _continuation(self) -> None:
+        self.continuing = False
+        server = self.server
+        maxmemory = server.config.maxmemory
+        if maxmemory:
+            used = memory.used_memory(server)
+            if used > maxmemory:
+                self._evict(used, maxmemory)
+
+    def _pick(self) -> tuple[Db, bytes] | None:
+        server = self.server
+        dbs = server.dbs
+        allkeys = self.allkeys
+        if self.kind == "random":
+            count = len(dbs)
+            for _ in range(count):
+                self.next_db = (self.next_db + 1) % count
+                db = dbs[self.next_db]
+                source = db.data if allkeys else db.expires
+                if source:
+                    sampler = self._sampler(db, allkeys)
+                    for _ in range(4):
+                        key = sampler.draw_one(source, db.deletions)
+                        if key in source:
+                            return db, key
+                    # Mostly stale snapshot: take a fresh one.
+                    sampler.keys = []
+                    return db, sampler.draw_one(source, db.deletions)
+            return None
+        pool = self.pool
+        for _ in range(64):
+            total = 0
+            for db in dbs:
+                source = db.data if allkeys else db.expires
+                if source:
+                    total += len(source)
+                    self._populate(db, source)
+            if not total:
+                return None
+            while pool:
+                _, key, index = pool.pop()
+                self.pool_keys.discard(key)
+                db = dbs[index]
+                source = db.data if allkeys else db.expires
+                if key in source:
+                    return db, key
+        return None
+
+    def _sampler(self, db: Db, allkeys: bool) -> _Sampler:
+        sampler = self.samplers.get((db.index, allkeys))
+        if sampler is None:
+            sampler = self.samplers[(db.index, allkeys)] = _Sampler()
+        return sampler
+
+    def _populate(self, db: Db, source: dict) -> None:
+        """Sample keys of one db into the pool, kept sorted by idleness, best candidate last
+        (evictionPoolPopulate)."""
+        server = self.server
+        count = server.config.maxmemory_samples
+        keys = self._sampler(db, self.allkeys).draw(source, count, db.deletions)
+        kind = self.kind
+        pool = self.pool
+        data = db.data
+        if kind == "lru":
+            access = db.access
+            clock = server.lru_clock
+        elif kind == "lfu":
+            lfu = db.lfu or {}
+            now = lfu_minutes()
+            decay = server.config.lfu_decay_time
+        else:
+            expires = db.expires
+        members = self.pool_keys
+        index = db.index
+        for key in keys:
+            if key not in data or key in members:
+                continue
+            if kind == "lru":
+                idle = clock - access.get(key, clock)
+            elif kind == "lfu":
+                packed = lfu.get(key)
+                idle = 255 - (0 if packed is None else lfu_decayed(packed, now, decay))
+            else:
+                when = expires.get(key)
+                if when is None:
+                    continue
+                idle = -when
+            # Kept in order of idleness; a full pool drops its worst candidate (the first).
+            if len(pool) >= POOL_SIZE:
+                if idle <= pool[0][0]:
+                    continue
+                members.discard(pool.pop(0)[1])
+            insort(pool, (idle, key, index))
+            members.add(key)
+
+
+class _EvictionContext:
+    """Stands for the evicting command where a background snapshot asks for a client."""
+
+    __slots__ = ("db",)
+
+    def __init__(self, db: Db) -> None:
+        self.db = db
+
+
+def _protect_from_snapshot(snapshot: Any, db: Db, key: bytes) -> None:
+    snapshot.before_write(_EvictionContext(db), registry.COMMANDS["del"], [b"DEL", key])
+
+
+def _time_limit_s(tenacity: int) -> float:
+    """evictionTimeLimitUs: 50 us per tenacity step up to 10, then +15% per step; 100 = none."""
+    if tenacity <= 10:
+        return 50e-6 * tenacity
+    if tenacity < 100:
+        return 500e-6 * 1.15 ** (tenacity - 10)
+    return float("inf")
+
+
+# -- the gate ----------------------------------------------------------------------------------
+
+# Servers (in this process) with a maxmemory set: while any has one, denyoom commands take the
+# full gate, which checks the limit of the client's own server.
+_LIMITED: set[int] = set()
+
+
+def _set_gate(server: Server, limited: bool) -> None:
+    before = bool(_LIMITED)
+    if limited:
+        _LIMITED.add(id(server))
+    else:
+        _LIMITED.discard(id(server))
+    if bool(_LIMITED) != before:
+        registry.set_gate_condition("maxmemory", _gated if _LIMITED else None)
+
+
+def _gated(cmd: registry.Command) -> bool:
+    return cmd.denyoom or cmd.full_name in _SCRIPT_COMMANDS
+
+
+def detach(server: Server) -> None:
+    _set_gate(server, False)
+
+
+_SCRIPT_COMMANDS = frozenset({"eval", "evalsha", "fcall"})
+
+
+def oom_refusal(client: Any, cmd: registry.Command, argv: list) -> bytes | None:
+    """processCommand's maxmemory step: evict when over the limit; when that cannot bring memory
+    under it, the error reply for a command that may grow memory (None: go on)."""
+    server = client.server
+    if server.script_busy is not None or server.eviction.perform() != EVICT_FAIL:
+        return None
+    multi = client.multi
+    name = cmd.full_name
+    if name == "exec":
+        # EXEC is refused when it would run a command that may grow memory; the transaction is
+        # then aborted, as Redis's execCommandAbort does.
+        if not multi or not any(queued.denyoom for queued, _ in multi):
+            return None
+        from .commands.transactions import discard_transaction
+        from .dispatch import reject
+
+        discard_transaction(client)
+        return reject(client, cmd, "EXECABORT Transaction discarded because of: " + OOM)
+    if not (cmd.denyoom
+            or (multi is not None and name not in ("discard", "quit", "reset"))
+            or (name in _SCRIPT_COMMANDS and _script_may_write(server, name, argv))):
+        return None
+    from .dispatch import refuse
+
+    return refuse(client, cmd, OOM)
+
+
+def _script_may_write(server: Server, name: str, argv: list) -> bool:
+    """Scripts with a shebang count as denyoom unless flagged no-writes or allow-oom
+    (evalGetCommandFlags);
+    for EVALSHA and FCALL, whose flags need the cached script, the flags are not looked up."""
+    if name != "eval":
+        return True
+    from .errors import RedisError
+    from .scripting.state import FLAG_ALLOW_OOM, FLAG_EVAL_COMPAT_MODE, FLAG_NO_WRITES, parse_shebang
+
+    try:
+        flags, _ = parse_shebang(argv[1])
+    except RedisError:
+        return False
+    # A script without a shebang keeps EVAL's own flags (no denyoom).
+    return not flags & (FLAG_NO_WRITES | FLAG_ALLOW_OOM | FLAG_EVAL_COMPAT_MODE)
+
+
+def attach(server: Server) -> None:
+    """Give a new server its eviction state (called from Server.__init__)."""
+    memory.tune_allocator()
+    server.mem_peak = 0
+    server.eviction = Eviction(server)
+    server.eviction.configure()
+    server.shutdown_hooks.append(lambda: detach(server))
+
+
+def cron(server: Server) -> None:
+    """Each cron tick: cost what was written, compact oversized per-key dicts now and then,
+    track the peak, and keep evicting when over the limit (performEvictions from the cron)."""
+    memory.settle_all(server)
+    for db in server.dbs:
+        if db.data:
+            memory.compact(db)
+    used = memory.used_memory(server)
+    if used > server.mem_peak:
+        server.mem_peak = used
+    if server.config.maxmemory:
+        server.eviction.perform()
+
+
+def apply_config(server: Server) -> None:
+    """CONFIG SET maxmemory / maxmemory-policy: re-arm, and when the new limit is below what is
+    used, warn as Redis does and start evicting at once (continuing over the next loop turns)."""
+    eviction = getattr(server, "eviction", None)
+    if eviction is None:
+        return
+    eviction.configure()
+    maxmemory = server.config.maxmemory
+    if not maxmemory:
+        return
+    used = memory.used_memory(server)
+    if used > maxmemory:
+        server.log("warning", (
+            f"WARNING: the new maxmemory value set via CONFIG SET ({maxmemory}) is smaller than "
+            f"the current memory usage ({used}). This will result in key eviction and/or the "
+            "inability to accept new write commands depending on the maxmemory-policy."))
+        eviction.perform()

@@ -1,0 +1,1 @@
+"""Command-line tools that work on Redis's files (vermilion-check-rdb)."""
