@@ -167,11 +167,13 @@ class Client(asyncio.Protocol):
         if self.exact is not None or (not self.raw_pending and data[0] != 42):
             self._exact_received(data)
             return
-        if (b"\n+" in data or b"\n=" in data or b"\n(" in data or b"\n|" in data
+        if len(data.translate(None, b"+=(|")) != len(data) and (
+                b"\n+" in data or b"\n=" in data or b"\n(" in data or b"\n|" in data
                 or data[0] in _STRINGY_TYPE_BYTES):
             # hiredis turns a status, verbatim or big-number element into bytes, and skips an
             # attribute, where Redis answers "expected '$'": such reads (or a bulk payload that
-            # merely looks like one) go to the exact parser.
+            # merely looks like one) go to the exact parser. One pass over the read rules out
+            # the four type bytes in the common case; the line-start checks run only then.
             self._switch_to_exact(data)
             return
         raw_pending = self.raw_pending

@@ -388,6 +388,8 @@ MISCONF_RDB = (
     "to report errors during writes if RDB snapshotting fails (stop-writes-on-bgsave-error option). "
     "Please check the Redis logs for details about the RDB error."
 )
+# Followed by strerror of the failed write (Redis's writeCommandsGetDiskErrorMessage).
+MISCONF_AOF = "MISCONF Errors writing to the AOF file: "
 
 
 # Geo commands (vermilion.commands.geo)

@@ -283,20 +283,32 @@ _STRING_COST = [malloc_size(ROBJ + 4 + size) if size <= STRING_EMBSTR_LIMIT else
                 for size in range(4097)]
 _KEY_COST = [_sds(size) + DICT_ENTRY for size in range(4097)]
 # First bytes that may start an integer-encoded string, or a HyperLogLog ("H", always raw).
-_SPECIAL_FIRST = frozenset(b"-0123456789H")
+SPECIAL_STRING_FIRST = _SPECIAL_FIRST = frozenset(b"-0123456789H")
+
+
+def string_value_cost(value: bytes) -> int:
+    """The value's share of string_key_cost."""
+    size = len(value)
+    if size > 4096:
+        return ROBJ + _sds(size)
+    if size and value[0] in _SPECIAL_FIRST and (size <= STRING_EMBSTR_LIMIT or value[0] == 72):
+        return string_cost(value)
+    return _STRING_COST[size]
 
 
 def string_key_cost(key: bytes, value: bytes) -> int:
     """key_cost for a bytes value, fast: it runs as each string is stored and removed."""
-    size = len(value)
-    if size > 4096:
-        cost = ROBJ + _sds(size)
-    elif size and value[0] in _SPECIAL_FIRST and (size <= STRING_EMBSTR_LIMIT or value[0] == 72):
-        cost = string_cost(value)
-    else:
-        cost = _STRING_COST[size]
     size = len(key)
-    return cost + (_KEY_COST[size] if size <= 4096 else _sds(size) + DICT_ENTRY)
+    return string_value_cost(value) + (_KEY_COST[size] if size <= 4096 else _sds(size) + DICT_ENTRY)
+
+
+def string_replacement_cost(old: bytes, new: bytes) -> int:
+    """How much storing ``new`` over the string ``old`` under the same key changes the total:
+    nothing for two plain strings of one length (SET's common case), computed otherwise."""
+    size = len(new)
+    if size == len(old) and not (size and (new[0] in _SPECIAL_FIRST or old[0] in _SPECIAL_FIRST)):
+        return 0
+    return string_value_cost(new) - string_value_cost(old)
 
 
 def settle(db: Db) -> None:

@@ -995,3 +995,48 @@ def test_check_aof_on_manifests_of_both_servers(procs, tmp_path):
         ours, theirs = _check_outputs([manifest])
         assert ours == theirs
         assert ours[1] == 0 and ours[0].endswith("All AOF files and manifest are valid\n")
+
+
+def test_failed_aof_write_refuses_writes_until_one_succeeds(tmp_path):
+    """Redis's DISK_ERROR_TYPE_AOF under appendfsync everysec: the write that failed was already
+    acknowledged, later writes (and PING) get MISCONF with strerror, reads still work, and the
+    cron's retry that succeeds lifts it."""
+    import time as _time
+
+    from vermilion.testing import run_in_server, start_server
+
+    srv = start_server(appendfsync="everysec", dir=str(tmp_path))
+    try:
+        client = redis.Redis(port=srv.port)
+        client.set("before", "1")
+        client.config_set("appendonly", "yes")
+        deadline = _time.time() + 10
+        while _time.time() < deadline:
+            info = client.info("persistence")
+            if info["aof_enabled"] and not info["aof_rewrite_in_progress"]:
+                break
+            _time.sleep(0.05)
+        aof = srv.aof
+        saved_fd = run_in_server(srv, lambda: os.dup(aof.fd))
+        run_in_server(srv, lambda: os.close(aof.fd))
+        assert client.set("acknowledged", "1")
+        with pytest.raises(redis.ResponseError) as refused:
+            client.set("refused", "1")
+        assert str(refused.value) == "MISCONF Errors writing to the AOF file: Bad file descriptor"
+        with pytest.raises(redis.ResponseError):
+            client.ping()
+        assert client.get("before") == b"1"
+        assert client.info("persistence")["aof_last_write_status"] == "err"
+        run_in_server(srv, lambda: os.dup2(saved_fd, aof.fd))
+        deadline = _time.time() + 5
+        while _time.time() < deadline:
+            try:
+                client.set("after", "1")
+                break
+            except redis.ResponseError:
+                _time.sleep(0.05)
+        assert client.get("after") == b"1"
+        assert client.info("persistence")["aof_last_write_status"] == "ok"
+        client.close()
+    finally:
+        srv.stop()

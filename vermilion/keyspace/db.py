@@ -12,7 +12,7 @@ import random
 import time
 from typing import TYPE_CHECKING, Any
 
-from ..memory import string_key_cost
+from ..memory import SPECIAL_STRING_FIRST, string_key_cost, string_replacement_cost
 from ..notify import NOTIFY_KEY_MISS, NOTIFY_NEW, notify
 
 if TYPE_CHECKING:
@@ -135,12 +135,15 @@ class Db:
         server = self.server
         old = data.get(key)
         data[key] = value
-        if old is not None:
-            self._uncount(key, old)
-        self.mem_keys += 1
         string = value.__class__ is bytes
-        if string:
-            self.mem_total += string_key_cost(key, value)
+        if string and old.__class__ is bytes:
+            # A string over a string (SET's common case, inline): the key's share of the cost
+            # stays as it was, and two plain strings of one length cost the same.
+            if len(old) != len(value) or (value and (value[0] in SPECIAL_STRING_FIRST
+                                                    or old[0] in SPECIAL_STRING_FIRST)):
+                self.mem_total += string_replacement_cost(old, value)
+        else:
+            self._recount(key, old, value)
         self.access[key] = server.lru_clock
         if not keep_ttl and self.expires:
             self.expires.pop(key, None)
@@ -207,6 +210,17 @@ class Db:
             self.mem_dirty.add(key)
 
     # -- memory accounting (vermilion.memory) ---------------------------------------------------
+
+    def _recount(self, key: bytes, old: Any, value: Any) -> None:
+        """Accounting for ``value`` stored under ``key`` in place of ``old`` (None: new key)."""
+        if value.__class__ is bytes and old.__class__ is bytes:
+            changed = string_replacement_cost(old, value)
+            if changed:
+                self.mem_total += changed
+            return
+        if old is not None:
+            self._uncount(key, old)
+        self._count(key, value)
 
     def _count(self, key: bytes, value: Any) -> None:
         self.mem_keys += 1
@@ -347,12 +361,8 @@ class Db:
         server = self.server
         old = data.get(key)
         data[key] = value
-        if old is not None:
-            self._uncount(key, old)
-        self.mem_keys += 1
+        self._recount(key, old, value)
         string = value.__class__ is bytes
-        if string:
-            self.mem_total += string_key_cost(key, value)
         self.access[key] = server.lru_clock
         self.expires[key] = when_ms
         self.modified(key, 1, string)

@@ -516,6 +516,7 @@ class AofState:
         if not self.last_write_ok:
             self.log("warning", "AOF write error looks solved, Redis can write again.")
             self.last_write_ok = True
+            self.server.persistence.set_aof_write_error(None)
         policy = self.config.appendfsync
         if policy == "always":
             started = time.perf_counter()
@@ -547,6 +548,7 @@ class AofState:
             self.log("warning", f"Error writing to the AOF file: {reason}")
         self.last_write_ok = False
         self.last_write_error = reason
+        self.server.persistence.set_aof_write_error(reason)
         self.current_size += written
         rest = data[written:]
         self.buffer = [rest]

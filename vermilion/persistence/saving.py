@@ -70,6 +70,8 @@ class Persistence:
         self.lastsave = now
         self.lastbgsave_try = 0
         self.lastbgsave_ok = True
+        # strerror of the AOF's last failed write, None while writes succeed (vermilion.persistence.aof).
+        self.aof_write_error: str | None = None
         self.bgsave_scheduled = False
         self.dirty_before_bgsave = 0
         # server.dirty when the last save started: Redis zeroes its dirty counter on a save, but
@@ -201,8 +203,18 @@ class Persistence:
 
     def _set_bgsave_status(self, ok: bool) -> None:
         self.lastbgsave_ok = ok
+        self._update_write_denial()
+
+    def set_aof_write_error(self, reason: str | None) -> None:
+        """The AOF's last write failed (``reason``: strerror) or, with None, works again."""
+        self.aof_write_error = reason
+        self._update_write_denial()
+
+    def _update_write_denial(self) -> None:
         server = self.server
-        if ok:
+        if self.loading:
+            return  # _end_loading settles it
+        if self.lastbgsave_ok and self.aof_write_error is None:
             server.write_denial = None
             _FAILED.discard(id(server))
             if not _FAILED:
@@ -217,13 +229,18 @@ class Persistence:
         writeCommandsDeniedByDiskError: a failed background save, save points configured and
         stop-writes-on-bgsave-error on; writes, EXEC of queued writes and PING are refused)."""
         config = self.server.config
-        if self.lastbgsave_ok or not config.save or not config.stop_writes_on_bgsave_error:
+        if not self.lastbgsave_ok and config.save and config.stop_writes_on_bgsave_error:
+            error = errors.MISCONF_RDB
+        elif self.aof_write_error is not None and config.appendonly:
+            # A failed AOF write (Redis's DISK_ERROR_TYPE_AOF): writes stop until one succeeds.
+            error = errors.MISCONF_AOF + self.aof_write_error
+        else:
             return None
         if cmd.is_write or cmd.full_name == "ping":
-            return errors.MISCONF_RDB
+            return error
         if cmd.full_name == "exec" and client.multi:
             if any(queued.is_write for queued, _argv in client.multi):
-                return errors.MISCONF_RDB
+                return error
         return None
 
     # -- save points and scheduled saves (serverCron) ------------------------------------------
@@ -317,7 +334,8 @@ class Persistence:
     def _end_loading(self) -> None:
         server = self.server
         self.loading = False
-        server.write_denial = None if self.lastbgsave_ok else self.write_denied
+        server.write_denial = None
+        self._update_write_denial()
         _LOADING.discard(id(server))
         if not _LOADING:
             set_gate_condition("loading", None)
