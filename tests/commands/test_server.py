@@ -64,8 +64,9 @@ def test_shutdown_errors(diff):
 
 
 @pytest.mark.parametrize("args", [(), ("NOSAVE",), ("SAVE", "NOW", "FORCE"), ("nosave", "now")])
-def test_shutdown_stops_the_server(args):
-    server = start_server()
+def test_shutdown_stops_the_server(args, tmp_path):
+    # SHUTDOWN SAVE writes a dump even without save points: keep it out of the working tree.
+    server = start_server(dir=str(tmp_path))
     conn = raw(server.port)
     assert conn.call("PING") == b"+PONG\r\n"
     conn.sock.sendall(b"*%d\r\n$8\r\nSHUTDOWN\r\n" % (1 + len(args)) + b"".join(
