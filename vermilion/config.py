@@ -37,6 +37,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from .resp.reader import parse_int, split_args
+from .sdsrepr import sds_repr_text
 
 REDIS_VERSION_FOR_ERRORS = "7.0.15"
 
@@ -236,27 +237,8 @@ def format_percentile(value: float) -> str:
 
 
 def c_repr(value: str) -> str:
-    """Redis's sdscatrepr: a double-quoted string with C escapes, for config file lines."""
-    out = ['"']
-    for byte in raw_of(value):
-        if byte in (0x5C, 0x22):
-            out.append("\\" + chr(byte))
-        elif byte == 10:
-            out.append("\\n")
-        elif byte == 13:
-            out.append("\\r")
-        elif byte == 9:
-            out.append("\\t")
-        elif byte == 7:
-            out.append("\\a")
-        elif byte == 8:
-            out.append("\\b")
-        elif 32 <= byte <= 126:
-            out.append(chr(byte))
-        else:
-            out.append("\\x%02x" % byte)
-    out.append('"')
-    return "".join(out)
+    """Redis's sdscatrepr of a config value (kept as text with raw bytes, see raw_of)."""
+    return sds_repr_text(raw_of(value))
 
 
 def keyspace_events_from_string(classes: str) -> int | None:

@@ -12,6 +12,8 @@ import socket
 import time
 from typing import TYPE_CHECKING
 
+from .sdsrepr import sds_repr_text
+
 if TYPE_CHECKING:
     from .connection import Client
     from .server import Server
@@ -146,7 +148,7 @@ def query_buffer_exceeded(client: Client, held: int) -> bool:
     server.log(
         "warning",
         f"Closing client that reached max query buffer length: {client.describe()} "
-        f"(qbuf initial bytes: {_c_repr(head)})",
+        f"(qbuf initial bytes: {sds_repr_text(head)})",
     )
     client.closing = True
     client.interrupted = True
@@ -159,31 +161,6 @@ def _held_head(client: Client) -> bytes:
         buffer = client.exact.buffer
         return bytes(buffer[client.exact.pos : client.exact.pos + 64])
     return b"".join(client.raw_pending[:2])[:64]
-
-
-def _c_repr(data: bytes) -> str:
-    """Redis's sdscatrepr: a double-quoted C-style string."""
-    parts = ['"']
-    for byte in data:
-        ch = chr(byte)
-        if ch in '\\"':
-            parts.append("\\" + ch)
-        elif ch == "\n":
-            parts.append("\\n")
-        elif ch == "\r":
-            parts.append("\\r")
-        elif ch == "\t":
-            parts.append("\\t")
-        elif ch == "\a":
-            parts.append("\\a")
-        elif ch == "\b":
-            parts.append("\\b")
-        elif 32 <= byte < 127:
-            parts.append(ch)
-        else:
-            parts.append("\\x%02x" % byte)
-    parts.append('"')
-    return "".join(parts)
 
 
 # -- output buffer limits and flow control --------------------------------------------------------

@@ -15,6 +15,7 @@ from collections import deque
 from typing import TYPE_CHECKING
 
 from .registry import COMMANDS, Command, set_gate_condition
+from .sdsrepr import sds_repr
 
 if TYPE_CHECKING:
     from .connection import Client
@@ -91,27 +92,6 @@ def percentile_usec(histogram: list[int], percentile: float) -> float:
 
 
 # -- argument display (sdscatrepr) --------------------------------------------------------------
-
-
-def _repr_table() -> list[bytes]:
-    table = []
-    special = {0x5C: b"\\\\", 0x22: b'\\"', 0x0A: b"\\n", 0x0D: b"\\r", 0x09: b"\\t", 0x07: b"\\a", 0x08: b"\\b"}
-    for byte in range(256):
-        if byte in special:
-            table.append(special[byte])
-        elif 32 <= byte < 127:
-            table.append(bytes([byte]))
-        else:
-            table.append(b"\\x%02x" % byte)
-    return table
-
-
-_REPR = _repr_table()
-
-
-def quoted(arg: bytes) -> bytes:
-    """An argument as Redis's sdscatrepr shows it: in double quotes, unprintables escaped."""
-    return b'"' + b"".join([_REPR[byte] for byte in arg]) + b'"'
 
 
 REDACTED = b"(redacted)"
@@ -317,7 +297,7 @@ class Observe:
             origin = client.address.encode()
         line = b"+%d.%06d [%d %s] %s\r\n" % (
             seconds, micros, client.db.index, origin,
-            b" ".join([quoted(arg) for arg in shown_argv(cmd, argv, self.server)]),
+            b" ".join([sds_repr(arg) for arg in shown_argv(cmd, argv, self.server)]),
         )
         for monitor in list(self.monitors):
             if monitor.closing:

@@ -12,6 +12,8 @@ prints them and scripts parse what it prints:
 
 from __future__ import annotations
 
+from ..sdsrepr import sds_repr as quote
+
 _HEX_DIGITS = frozenset(b"0123456789abcdefABCDEF")
 # Blanks skipped between arguments (C isspace) and the ones that end an unquoted argument.
 _SKIP_BLANKS = frozenset(b" \t\n\r\v\f")
@@ -84,40 +86,6 @@ def split_args(line: bytes) -> list[bytes] | None:
                 current.append(char)
             pos += 1
         args.append(bytes(current))
-
-
-def _build_quote_table() -> list[bytes]:
-    table = []
-    for byte in range(256):
-        if byte in (0x5C, 0x22):
-            table.append(b"\\" + bytes([byte]))
-        elif byte == 10:
-            table.append(b"\\n")
-        elif byte == 13:
-            table.append(b"\\r")
-        elif byte == 9:
-            table.append(b"\\t")
-        elif byte == 7:
-            table.append(b"\\a")
-        elif byte == 8:
-            table.append(b"\\b")
-        elif 0x20 <= byte <= 0x7E:
-            table.append(bytes([byte]))
-        else:
-            table.append(b"\\x%02x" % byte)
-    return table
-
-
-_QUOTE_TABLE = _build_quote_table()
-_PLAIN = frozenset(byte for byte in range(0x20, 0x7F) if byte not in (0x5C, 0x22))
-
-
-def quote(data: bytes) -> bytes:
-    """``"..."`` with redis-cli's escapes (sdscatrepr)."""
-    if all(byte in _PLAIN for byte in data):
-        return b'"' + data + b'"'
-    table = _QUOTE_TABLE
-    return b'"' + b"".join([table[byte] for byte in data]) + b'"'
 
 
 def unquote(text: bytes) -> bytes | None:

@@ -28,6 +28,7 @@ from typing import TYPE_CHECKING, Any, BinaryIO
 from .. import errors, propagate
 from ..errors import RedisError
 from ..resp.reader import split_args as split_inline_args
+from ..sdsrepr import sds_repr_text
 
 if TYPE_CHECKING:
     from ..server import Server
@@ -176,27 +177,7 @@ def _repr_if_needed(name: str) -> str:
     """Redis quotes a file name in the manifest only when it needs it (sdsneedsrepr)."""
     if all(33 <= ord(c) < 127 and c not in "\\\"'" for c in name):
         return name
-    out = ['"']
-    for char in name.encode("utf-8", "surrogateescape"):
-        c = chr(char)
-        if c in "\\\"":
-            out.append("\\" + c)
-        elif c == "\n":
-            out.append("\\n")
-        elif c == "\r":
-            out.append("\\r")
-        elif c == "\t":
-            out.append("\\t")
-        elif c == "\a":
-            out.append("\\a")
-        elif c == "\b":
-            out.append("\\b")
-        elif 32 <= char < 127:
-            out.append(c)
-        else:
-            out.append("\\x%02x" % char)
-    out.append('"')
-    return "".join(out)
+    return sds_repr_text(name.encode("utf-8", "surrogateescape"))
 
 
 def encode_command(argv: list) -> bytes:
