@@ -18,7 +18,7 @@ from .dispatch import execute, handler_crashed
 from .errors import ProtocolError, RedisError
 from .limits import check_output, output_drained, output_refused, query_buffer_exceeded, yield_reading
 from .registry import TABLE
-from .resp.fast import new_reader
+from .resp.fast import ReaderIdle, new_reader
 from .resp.reader import ExactParser
 
 if TYPE_CHECKING:
@@ -40,6 +40,7 @@ class Client(asyncio.Protocol):
         "server",
         "transport",
         "reader",
+        "reader_idle",
         "raw_pending",
         "exact",
         "out",
@@ -88,6 +89,7 @@ class Client(asyncio.Protocol):
         self.server = server
         self.transport: Any = None
         self.reader = new_reader()
+        self.reader_idle = ReaderIdle.for_reader(self.reader)
         # The raw bytes hiredis holds from the first request it has not returned yet: kept so
         # that the exact parser can take over from that point (see _run_fast's end).
         self.raw_pending: list[bytes] = []
@@ -230,7 +232,6 @@ class Client(asyncio.Protocol):
                         reply = self.server.error_reply(exc.args[0])
                     except Exception:
                         reply = handler_crashed(self, cmd)
-                    cmd.calls += 1
                     ended = clock()
                     elapsed = ended - started
                     cmd.duration_ns += elapsed
@@ -259,6 +260,11 @@ class Client(asyncio.Protocol):
                 self._check_tail(self.raw_pending[0])
         elif self.interrupted:
             self._keep_tail(batch_length(batch))
+        elif self.reader_idle is not None:
+            if self.reader_idle.holds_nothing():
+                self.raw_pending.clear()
+            else:
+                self._keep_tail(batch_length(batch))
         elif done == 1 and len(self.raw_pending) == 1:
             # One request in one read (no pipelining): an exact length check is cheapest.
             if len(self.raw_pending[0]) == encoded_length(batch[0]):
@@ -348,6 +354,7 @@ class Client(asyncio.Protocol):
         skip = executed
         self.raw_pending = []
         self.reader = new_reader()
+        self.reader_idle = ReaderIdle.for_reader(self.reader)
         try:
             while skip:
                 if parser.next_command() is None:
@@ -364,6 +371,7 @@ class Client(asyncio.Protocol):
             data = b"".join(self.raw_pending) + data
             self.raw_pending = []
             self.reader = new_reader()
+            self.reader_idle = ReaderIdle.for_reader(self.reader)
         self._exact_received(data)
 
     def _new_exact_parser(self) -> ExactParser:
@@ -501,7 +509,7 @@ class Client(asyncio.Protocol):
     def update_gate(self) -> None:
         """Recompute ``gated`` after a per-client condition changed."""
         self.gated = (self.auth_required or self.multi is not None or self.subscriptions is not None
-                      or self.acl_user is not None)
+                      or self.acl_user is not None or self.no_touch)
 
     def close_after_reply(self) -> None:
         self.closing = True

@@ -10,7 +10,8 @@ from typing import TYPE_CHECKING
 
 from . import errors
 from .errors import RedisError
-from .eviction import oom_refusal
+from .eviction import SCRIPT_COMMANDS, oom_refusal, script_denies_oom
+from .notouch import call_without_touching
 from .registry import TABLE, Command
 from .resp.encode import QUEUED, error
 
@@ -111,6 +112,9 @@ def execute(client: Client, argv: list) -> bytes | None:
         # CLIENT LIST's cmd= names the last command received, queued or not (as in Redis).
         client.current_command = cmd
         multi.append((cmd, argv))
+        name = cmd.full_name
+        if name in SCRIPT_COMMANDS and script_denies_oom(client.server, name, argv):
+            multi.denyoom = True  # its script's flags, as when queued (vermilion.scripting.oom)
         return QUEUED
     return call(client, cmd, argv)
 
@@ -141,13 +145,16 @@ def call(client: Client, cmd: Command, argv: list) -> bytes | None:
         observe.feed_monitors(client, cmd, argv)
     start = _perf_ns()
     try:
-        reply = cmd.handler(client, argv)
+        if client.no_touch:
+            # CLIENT NO-TOUCH: the command's keys keep their access records (vermilion.notouch).
+            reply = call_without_touching(client, cmd, argv)
+        else:
+            reply = cmd.handler(client, argv)
     except RedisError as exc:
         cmd.failed_calls += 1
         reply = server.error_reply(exc.args[0])
     except Exception:
         reply = handler_crashed(client, cmd)
-    cmd.calls += 1
     elapsed = _perf_ns() - start
     cmd.duration_ns += elapsed
     cmd.latency_histogram[elapsed.bit_length()] += 1

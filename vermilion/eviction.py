@@ -24,6 +24,7 @@ from typing import TYPE_CHECKING, Any
 from . import memory, registry
 from .keyspace.db import Db
 from .notify import NOTIFY_EVICTED, notify
+from .scripting.oom import script_denies_oom
 
 if TYPE_CHECKING:
     from .server import Server
@@ -63,6 +64,17 @@ def lfu_log_incr(counter: int, log_factor: int) -> int:
     if random.random() < 1.0 / (base * log_factor + 1):
         return counter + 1
     return counter
+
+
+class NoAccessTimes(dict):
+    """``db.access`` under an LFU policy, which keeps nothing: Redis has no access time then
+    either (the object's lru field holds the LFU counter, and OBJECT IDLETIME refuses), and a
+    dict entry per key is memory maxmemory should give to data."""
+
+    __slots__ = ()
+
+    def __setitem__(self, key: bytes, value: int) -> None:
+        return None
 
 
 class LfuDb(Db):
@@ -132,7 +144,9 @@ class LfuDb(Db):
 
     def flush(self) -> int:
         self.lfu = {}
-        return Db.flush(self)
+        removed = Db.flush(self)
+        self.access = NoAccessTimes()
+        return removed
 
     def rename(self, source: bytes, target: bytes) -> None:
         packed = self.lfu.pop(source, None)
@@ -226,10 +240,12 @@ class Eviction:
         for db in server.dbs:
             if lfu and db.__class__ is not LfuDb:
                 db.lfu = {} if db.lfu is None else db.lfu
+                db.access = NoAccessTimes()
                 db.__class__ = LfuDb
             elif not lfu and db.__class__ is LfuDb:
                 db.__class__ = Db
                 db.lfu = None
+                db.access = {}
         _set_gate(server, bool(config.maxmemory))
 
     # -- the eviction loop -------------------------------------------------------------------
@@ -272,10 +288,15 @@ class Eviction:
                 freed = memory.string_key_cost(key, value)
             else:
                 freed = db.mem_costs.get(key, 0)
-            volatile = key in db.expires
+            # What the deletion frees, as memory.used_memory counts it (the per-key dicts keep
+            # their size until memory.compact rebuilds them)
+            freed += memory.PY_KEY_EXTRA - memory.DICT_ENTRY
+            if key in db.expires:
+                freed += memory.PY_INT
+            if db.lfu is not None and key in db.lfu:
+                freed += memory.PY_INT
             db.delete(key)
-            # What the deletion frees (the bucket arrays shrink only on resize: ignored here).
-            used -= freed + (memory.DICT_ENTRY if volatile else 0)
+            used -= freed
             stats.evicted_keys += 1
             if server.notify_flags:
                 notify(db, NOTIFY_EVICTED, b"evicted", key)
@@ -434,28 +455,37 @@ def _set_gate(server: Server, limited: bool) -> None:
 
 
 def _gated(cmd: registry.Command) -> bool:
-    return cmd.denyoom or cmd.full_name in _SCRIPT_COMMANDS
+    return cmd.denyoom or cmd.full_name in SCRIPT_COMMANDS
 
 
 def detach(server: Server) -> None:
     _set_gate(server, False)
 
 
-_SCRIPT_COMMANDS = frozenset({"eval", "evalsha", "fcall"})
+# Commands that run a script, whose flags (vermilion.scripting.oom) may make them denyoom.
+SCRIPT_COMMANDS = frozenset({"eval", "evalsha", "eval_ro", "evalsha_ro", "fcall", "fcall_ro"})
+# Commands that may run scripts: they record whether memory was over the limit before they ran,
+# which the scripts then go by (Redis's pre_command_oom_state, vermilion.scripting.oom).
+_RUN_SCRIPTS = SCRIPT_COMMANDS | {"exec"}
 
 
 def oom_refusal(client: Any, cmd: registry.Command, argv: list) -> bytes | None:
     """processCommand's maxmemory step: evict when over the limit; when that cannot bring memory
     under it, the error reply for a command that may grow memory (None: go on)."""
     server = client.server
-    if server.script_busy is not None or server.eviction.perform() != EVICT_FAIL:
+    if server.script_busy is not None:
+        return None
+    out_of_memory = server.eviction.perform() == EVICT_FAIL
+    name = cmd.full_name
+    if name in _RUN_SCRIPTS:
+        server.script_oom = out_of_memory
+    if not out_of_memory:
         return None
     multi = client.multi
-    name = cmd.full_name
     if name == "exec":
         # EXEC is refused when it would run a command that may grow memory; the transaction is
         # then aborted, as Redis's execCommandAbort does.
-        if not multi or not any(queued.denyoom for queued, _ in multi):
+        if not multi or not (multi.denyoom or any(queued.denyoom for queued, _ in multi)):
             return None
         from .commands.transactions import discard_transaction
         from .dispatch import reject
@@ -464,34 +494,19 @@ def oom_refusal(client: Any, cmd: registry.Command, argv: list) -> bytes | None:
         return reject(client, cmd, "EXECABORT Transaction discarded because of: " + OOM)
     if not (cmd.denyoom
             or (multi is not None and name not in ("discard", "quit", "reset"))
-            or (name in _SCRIPT_COMMANDS and _script_may_write(server, name, argv))):
+            or (name in SCRIPT_COMMANDS and script_denies_oom(server, name, argv))):
         return None
     from .dispatch import refuse
 
     return refuse(client, cmd, OOM)
 
 
-def _script_may_write(server: Server, name: str, argv: list) -> bool:
-    """Scripts with a shebang count as denyoom unless flagged no-writes or allow-oom
-    (evalGetCommandFlags);
-    for EVALSHA and FCALL, whose flags need the cached script, the flags are not looked up."""
-    if name != "eval":
-        return True
-    from .errors import RedisError
-    from .scripting.state import FLAG_ALLOW_OOM, FLAG_EVAL_COMPAT_MODE, FLAG_NO_WRITES, parse_shebang
-
-    try:
-        flags, _ = parse_shebang(argv[1])
-    except RedisError:
-        return False
-    # A script without a shebang keeps EVAL's own flags (no denyoom).
-    return not flags & (FLAG_NO_WRITES | FLAG_ALLOW_OOM | FLAG_EVAL_COMPAT_MODE)
-
-
 def attach(server: Server) -> None:
     """Give a new server its eviction state (called from Server.__init__)."""
     memory.tune_allocator()
     server.mem_peak = 0
+    server.startup_memory = memory.STARTUP_MEMORY
+    server.script_oom = False
     server.eviction = Eviction(server)
     server.eviction.configure()
     server.shutdown_hooks.append(lambda: detach(server))

@@ -56,8 +56,9 @@ QUICKLIST_NODE_BYTES = {-1: 4096, -2: 8192, -3: 16384, -4: 32768, -5: 65536}
 STREAM_NODE_PREALLOC = 4096
 STREAM_RAX = 504
 STRING_EMBSTR_LIMIT = 44
-# What Redis 7.0 reports as used_memory_startup with the default configuration: the baseline
-# every used_memory figure here starts from.
+# What Redis 7.0 reports as used_memory_startup with the default configuration: the baseline of
+# a server embedded in another program (vermilion.testing), whose process memory is not its own.
+# A vermilion-server process measures its own instead (measure_startup).
 STARTUP_MEMORY = 876_344
 # Elements sampled per container when the running total re-costs a key (MEMORY USAGE's default
 # is 5; the write path uses fewer: both ends and the middle for lists).
@@ -366,32 +367,57 @@ def settle_all(server: Server) -> None:
         _INTERNED.clear()
 
 
+# CPython's own per-key structures, which Redis's figures do not have and eviction must see
+# (otherwise the process outgrows maxmemory by them): the db's dicts (keys, access times,
+# expiry times, LFU counters, cached costs; sys.getsizeof is O(1) and covers their tables and
+# entries), the int objects held per key as expiry times and LFU counters, and a key's bytes
+# object header, larger than an sds header.
+PY_INT = sys.getsizeof(1 << 40)
+PY_KEY_EXTRA = sys.getsizeof(b"") - 2
+
+
 def db_overhead(db: Db) -> tuple[int, int]:
-    """(main, expires) bytes of the db's hash tables as Redis 7.0 counts them: an entry per key
-    (plus an object header for the main table) and a pointer per bucket."""
-    keys = len(db.data)
-    volatile = len(db.expires)
-    main = keys * (DICT_ENTRY + ROBJ) + _dict_slots(keys) * 8
-    expires = volatile * DICT_ENTRY + _dict_slots(volatile) * 8
-    return main, expires
+    """(main, expires): the bytes the db's per-key tables take in this process, in place of
+    Redis's hash tables (dictEntry and bucket array)."""
+    getsizeof = sys.getsizeof
+    main = (getsizeof(db.data) + getsizeof(db.access) + getsizeof(db.mem_costs)
+            + len(db.data) * PY_KEY_EXTRA)
+    lfu = db.lfu
+    if lfu:
+        main += getsizeof(lfu) + len(lfu) * PY_INT
+    expires = db.expires
+    return main, (getsizeof(expires) + len(expires) * PY_INT if expires else 0)
 
 
 def used_memory(server: Server, clients: int = 0) -> int:
-    """used_memory without client buffers (``clients`` adds them): the baseline, the dataset,
-    the hash tables' buckets and expiry entries. Eviction compares this to maxmemory: client
+    """used_memory without client buffers (``clients`` adds them): the baseline, the dataset
+    (values and keys in Redis's terms, less Redis's dictEntry, which the real tables of
+    db_overhead replace) and the per-key tables. Eviction compares this to maxmemory: client
     buffers are only known by walking the clients, and a figure sampled earlier would evict
     for a pipeline that has long been served."""
-    total = STARTUP_MEMORY + clients
+    total = server.startup_memory + clients
     for db in server.dbs:
         if db.mem_dirty:
             settle(db)
         if db.mem_total:
-            keys = len(db.data)
-            volatile = len(db.expires)
-            total += db.mem_total + _dict_slots(keys) * 8
-            if volatile:
-                total += volatile * DICT_ENTRY + _dict_slots(volatile) * 8
+            main, expires = db_overhead(db)
+            total += db.mem_total - len(db.data) * DICT_ENTRY + main + expires
     return total
+
+
+def measure_startup(server: Server) -> None:
+    """used_memory_startup of a vermilion-server process: its anonymous resident memory once the
+    interpreter, the modules and the command table are loaded (about 27 MB, where Redis needs
+    under 1 MB). Redis counts its startup allocations in used_memory, and so in what maxmemory
+    limits; so does Vermilion, so that maxmemory bounds the process (docs/memory.md)."""
+    try:
+        with open("/proc/self/status") as status:
+            for line in status:
+                if line.startswith("RssAnon:"):
+                    server.startup_memory = int(line.split()[1]) * 1024
+                    return
+    except OSError:
+        pass  # not Linux: Redis's own figure stays
 
 
 def dataset_keys(server: Server) -> int:
@@ -451,7 +477,7 @@ def figures(server: Server) -> dict[str, int]:
     clients_normal = sum(client_memory(c) for c in list(server.clients.values()))
     used = used_memory(server, clients_normal)
     tables = []
-    overhead = STARTUP_MEMORY + clients_normal
+    overhead = server.startup_memory + clients_normal
     for db in server.dbs:
         if db.data:
             main, expires = db_overhead(db)
@@ -462,7 +488,7 @@ def figures(server: Server) -> dict[str, int]:
     return {
         "used": used,
         "peak": server.mem_peak,
-        "startup": STARTUP_MEMORY,
+        "startup": server.startup_memory,
         "overhead": overhead,
         "dataset": max(0, used - overhead),
         "clients_normal": clients_normal,

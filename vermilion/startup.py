@@ -742,6 +742,13 @@ def main(argv: list[str] | None = None) -> int:
         daemonize()
     server = Server(config)
     server.ephemeral_port = False
+    from .memory import measure_startup
+
+    measure_startup(server)
+    if config.maxmemory and config.maxmemory < server.startup_memory:
+        log(config, "warning", f"WARNING: maxmemory ({config.maxmemory} bytes) is less than the memory "
+                               f"Vermilion uses at startup ({server.startup_memory} bytes): every write "
+                               "will evict or be refused. Are you sure this is what you really want?")
     return server.run()
 
 

@@ -61,6 +61,28 @@ def test_any_chunking_gives_the_same_replies(order, data):
     assert client.raw_pending == []
 
 
+# hiredis reads an integer element where Redis demands a bulk string: the exact parser must take
+# over at exactly this request, whatever part of the stream was already consumed.
+MALFORMED = (b"*2\r\n$4\r\nECHO\r\n:5\r\n", b"-ERR Protocol error: expected '$', got ':'\r\n")
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.sampled_from(range(len(REQUESTS))), min_size=1, max_size=12), st.data())
+def test_any_chunking_hands_over_at_the_malformed_request(order, data):
+    order = [1] + order
+    stream = b"".join(REQUESTS[i][0] for i in order) + MALFORMED[0] + REQUESTS[0][0]
+    expected = b"".join(REQUESTS[i][1] for i in order) + MALFORMED[1]
+    cuts = sorted(data.draw(st.lists(st.integers(0, len(stream)), max_size=20)))
+    client, transport = new_client()
+    start = 0
+    for cut in cuts + [len(stream)]:
+        if cut > start and not transport.closed:
+            client.data_received(stream[start:cut])
+            start = cut
+    assert bytes(transport.data) == expected
+    assert transport.closed
+
+
 def test_inline_after_multibulk_in_one_read():
     client, transport = new_client()
     client.data_received(encode_command(("PING",)) + b"PING\r\n" + encode_command(("PING", "a")))

@@ -124,6 +124,7 @@ def reset_connection(client: Client) -> None:
     unwatch_all(client)
     client.name = b""
     client.reply_mode = REPLY_ON
+    client.no_touch = False  # as Redis 7.2's RESET does (NO-EVICT stays, as in 7.0)
     client.update_gate()
 
 
@@ -564,6 +565,8 @@ def client_no_evict(client, argv):
 @command("client|no-touch")
 def client_no_touch(client, argv):
     client.no_touch = _on_off(argv[2])
+    # Its commands then take the gate, which keeps their keys' access records (vermilion.notouch).
+    client.update_gate()
     return OK
 
 

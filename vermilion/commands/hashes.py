@@ -122,11 +122,13 @@ def _hset(client, argv: list[bytes], name: str) -> int:
 @command("hset")
 def hset(client, argv):
     if len(argv) == 4:
-        # One pair into an existing hash without a TTL: the benchmarked hot case, inline.
+        # One pair into an existing hash without a TTL or LFU counting: the benchmarked hot
+        # case, inline.
         db = client.db
         key = argv[1]
         value = db.data.get(key)
-        if value.__class__ is HashValue and not (db.expires and key in db.expires):
+        if (value.__class__ is HashValue and not (db.expires and key in db.expires)
+                and db.lfu is None):
             fields = value.fields
             field = argv[2]
             new = argv[3]

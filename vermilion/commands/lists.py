@@ -32,7 +32,17 @@ from ..errors import (
 )
 from ..notify import NOTIFY_GENERIC, NOTIFY_LIST, notify
 from ..registry import command
-from ..resp.encode import EMPTY_ARRAY, NULL2, NULL3, NULL_ARRAY2, OK, ZERO, integer
+from ..resp.encode import (
+    BULK_HEADER_LIMIT,
+    BULK_HEADERS,
+    EMPTY_ARRAY,
+    NULL2,
+    NULL3,
+    NULL_ARRAY2,
+    OK,
+    ZERO,
+    integer,
+)
 from ..types.list import ListValue, clamp_range
 from ..types.string import INT64_MIN, parse_int
 from .strings import c_option
@@ -152,7 +162,8 @@ def _push(client, argv: list[bytes], left: bool, only_existing: bool) -> bytes:
 
 
 # LPUSH / RPUSH / LPOP / RPOP of one element on an existing list without a TTL take an inline
-# path (the benchmarked hot case); everything else goes through the general functions.
+# path (the benchmarked hot case; not under an LFU policy, whose lookups count accesses);
+# everything else goes through the general functions.
 
 
 @command("lpush")
@@ -161,21 +172,25 @@ def lpush(client, argv):
         db = client.db
         key = argv[1]
         value = db.data.get(key)
-        if value.__class__ is ListValue and not (db.expires and key in db.expires):
+        if (value.__class__ is ListValue and not (db.expires and key in db.expires)
+                and db.lfu is None):
             element = argv[2]
+            size = len(element)
+            encoded = (BULK_HEADERS[size] + element + b"\r\n" if size < BULK_HEADER_LIMIT
+                       else b"$%d\r\n%s\r\n" % (size, element))
             head = value.head
             if head:
                 head -= 1
-                value.items[head] = b"$%d\r\n%s\r\n" % (len(element), element)
+                value.items[head] = encoded
                 value.head = head
             else:
-                value.push_head(b"$%d\r\n%s\r\n" % (len(element), element))
+                value.push_head(encoded)
             server = client.server
             db.access[key] = server.lru_clock
             db.modified(key)
             if server.notify_flags:
                 notify(db, NOTIFY_LIST, b"lpush", key)
-            return b":%d\r\n" % (len(value.items) - value.head)
+            return f":{len(value.items) - value.head}\r\n".encode()
     return _push(client, argv, LEFT, False)
 
 
@@ -185,16 +200,19 @@ def rpush(client, argv):
         db = client.db
         key = argv[1]
         value = db.data.get(key)
-        if value.__class__ is ListValue and not (db.expires and key in db.expires):
+        if (value.__class__ is ListValue and not (db.expires and key in db.expires)
+                and db.lfu is None):
             element = argv[2]
+            size = len(element)
             items = value.items
-            items.append(b"$%d\r\n%s\r\n" % (len(element), element))
+            items.append(BULK_HEADERS[size] + element + b"\r\n" if size < BULK_HEADER_LIMIT
+                         else b"$%d\r\n%s\r\n" % (size, element))
             server = client.server
             db.access[key] = server.lru_clock
             db.modified(key)
             if server.notify_flags:
                 notify(db, NOTIFY_LIST, b"rpush", key)
-            return b":%d\r\n" % (len(items) - value.head)
+            return f":{len(items) - value.head}\r\n".encode()
     return _push(client, argv, RIGHT, False)
 
 
@@ -278,7 +296,8 @@ def _pop_one_fast(client, key: bytes, left: bool) -> bytes | None:
     """LPOP / RPOP without a count on a list without a TTL; None when that does not apply."""
     db = client.db
     value = db.data.get(key)
-    if value.__class__ is not ListValue or (db.expires and key in db.expires):
+    if (value.__class__ is not ListValue or (db.expires and key in db.expires)
+            or db.lfu is not None):
         return None
     element = value.pop_head() if left else value.items.pop()
     server = client.server

@@ -28,7 +28,19 @@ from ..errors import (
 from ..keyspace.db import now_ms
 from ..notify import NOTIFY_GENERIC, NOTIFY_STRING, notify
 from ..registry import command
-from ..resp.encode import EMPTY_BULK, NULL2, NULL3, OK, ONE, ZERO, bulk, integer, map_
+from ..resp.encode import (
+    BULK_HEADER_LIMIT,
+    BULK_HEADERS,
+    EMPTY_BULK,
+    NULL2,
+    NULL3,
+    OK,
+    ONE,
+    ZERO,
+    bulk,
+    integer,
+    map_,
+)
 from ..types.string import (
     INT64_MAX,
     INT64_MIN,
@@ -166,7 +178,10 @@ def _set_generic(client, key: bytes, value: bytes, flags: int, expire: bytes | N
 def get(client, argv):
     value = client.db.lookup_read(argv[1])
     if value.__class__ is bytes or value.__class__ is bytearray:
-        return b"$%d\r\n%s\r\n" % (len(value), value)
+        size = len(value)
+        if size < BULK_HEADER_LIMIT:
+            return BULK_HEADERS[size] + value + b"\r\n"
+        return b"$%d\r\n%s\r\n" % (size, value)
     if value is None:
         return NULL3 if client.resp3 else NULL2
     raise RedisError(WRONGTYPE)

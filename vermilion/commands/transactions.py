@@ -33,6 +33,18 @@ if TYPE_CHECKING:
     from ..keyspace.db import Db
 
 
+class Transaction(list):
+    """The commands a client in MULTI queued, as (Command, argv) pairs."""
+
+    __slots__ = ("denyoom",)
+
+    def __init__(self) -> None:
+        super().__init__()
+        # A script queued was denyoom by its flags then (Redis's mstate.cmd_flags): EXEC is
+        # refused under OOM (vermilion.eviction.oom_refusal).
+        self.denyoom = False
+
+
 def unwatch(client: Client) -> None:
     """Forget every WATCHed key and the dirty flag (UNWATCH, EXEC, DISCARD)."""
     if client.watching:
@@ -70,7 +82,7 @@ def _watched_key_expired(client: Client) -> bool:
 def multi(client, argv):
     if client.multi is not None:
         raise RedisError(MULTI_NESTED)
-    client.multi = []
+    client.multi = Transaction()
     client.multi_error = False
     client.update_gate()
     return OK

@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 from ..connection import Client
 from ..dispatch import call
 from ..errors import RedisError
+from ..eviction import OOM
 from .busy import Busy
 from .engine import (
     INT32_MAX,
@@ -31,6 +32,7 @@ from .engine import (
     number_text,
     to_number,
 )
+from .oom import denies_oom_calls, refusal_at_start
 
 if TYPE_CHECKING:
     from ..registry import Command
@@ -92,6 +94,7 @@ class ScriptRun:
         "caller_argv",
         "error_mark",
         "failed",
+        "deny_oom",
     )
 
     def __init__(self, caller: Client, name: bytes, is_eval: bool, read_only: bool,
@@ -111,6 +114,9 @@ class ScriptRun:
         # Errors in the reply already counted by the command that produced them: each makes the
         # script's command "failed" directly (Redis's ERR_REPLY_FLAG_NO_STATS_UPDATE).
         self.failed = 0
+        # Memory was over maxmemory before the script's command ran and the script may not
+        # ignore it: denyoom commands are refused until its first write (vermilion.scripting.oom).
+        self.deny_oom = False
 
     def duration_ms(self) -> int:
         return int((time.monotonic() - self.start) * 1000)
@@ -177,6 +183,10 @@ class Scripting:
         server = self.server
         if flags & FLAG_NO_CLUSTER and getattr(server.config, "cluster_enabled", False):
             raise RedisError("ERR Can not run script on cluster, 'no-cluster' flag is set.")
+        if server.config.maxmemory and server.script_oom:
+            refusal = refusal_at_start(flags)
+            if refusal is not None:
+                raise RedisError(refusal)
         if not flags & FLAG_NO_WRITES and read_only_command:
             raise RedisError("ERR Can not execute a script with write flag using *_ro command.")
 
@@ -195,11 +205,15 @@ class Scripting:
         errors_before = stats.total_error_replies
         run = ScriptRun(caller, name, is_eval, read_only, argv)
         run.error_mark = errors_before
+        if server.config.maxmemory:
+            run.deny_oom = denies_oom_calls(server, caller, flags)
         client = self.client
         client.db = caller.db
         client.resp3 = False
         client.user = caller.user
         client.acl_user = caller.acl_user
+        # A CLIENT NO-TOUCH caller's scripts touch no key either, not even with TOUCH.
+        client.no_touch = caller.no_touch
         blocking = server.blocking
         blocking.deferred += 1
         self.run_ctx = run
@@ -293,34 +307,34 @@ class Scripting:
         cmd = lookup_script_command(argv)
         argc = len(argv)
         if cmd is None:
-            return self._refuse(engine, raise_error, b"Unknown Redis command called from script")
+            return self._refuse(engine, raise_error, None,
+                                b"ERR Unknown Redis command called from script")
         arity = cmd.arity
         if (arity > 0 and argc != arity) or argc < -arity:
-            return self._refuse(engine, raise_error,
-                                b"Wrong number of args calling Redis command from script")
+            return self._refuse(engine, raise_error, cmd,
+                                b"ERR Wrong number of args calling Redis command from script")
         if "noscript" in cmd.flags:
-            return self._refuse(engine, raise_error, b"This Redis command is not allowed from script")
+            return self._refuse(engine, raise_error, cmd,
+                                b"ERR This Redis command is not allowed from script")
         if self.client.acl_user is not None:
             # The caller's user has restrictions (vermilion.acl): scripts run with them too.
             denied = self.server.acl.script_check(self.client, run.caller, cmd, argv)
             if denied is not None:
-                return self._refuse(engine, raise_error, denied)
+                return self._refuse(engine, raise_error, cmd, b"ERR " + denied)
         if cmd.is_write:
             if run.read_only:
-                return self._refuse(engine, raise_error,
-                                    b"Write commands are not allowed from read-only scripts.")
+                return self._refuse(engine, raise_error, cmd,
+                                    b"ERR Write commands are not allowed from read-only scripts.")
             write_denial = self.server.write_denial
             if write_denial is not None:
                 # A failed background save: MISCONF (vermilion.persistence.saving).
                 denied = write_denial(self.client, cmd)
                 if denied is not None:
-                    text = denied.encode()
-                    self.count_error(text)
-                    run.error_mark = self.server.stats.total_error_replies
-                    table = engine.error_table(b"-" + text, True)
-                    if raise_error:
-                        raise LuaRaise(table)
-                    return table
+                    return self._refuse(engine, raise_error, cmd, denied.encode())
+            if run.deny_oom and cmd.denyoom and not run.write_dirty:
+                # Memory was over maxmemory when the script started (Redis's scriptVerifyOOM):
+                # refused only before its first write, which cannot be undone halfway.
+                return self._refuse(engine, raise_error, cmd, _OOM)
             run.write_dirty = True
         reply = call(self.client, cmd, argv)
         run.error_mark = self.server.stats.total_error_replies
@@ -349,11 +363,15 @@ class Scripting:
             raise LuaRaise(table)
         return table
 
-    def _refuse(self, engine: LuaEngine, raise_error: bool, message: bytes) -> Any:
-        """A command the script may not run: counted now, not again when it becomes the reply."""
-        self.count_error(b"ERR " + message)
+    def _refuse(self, engine: LuaEngine, raise_error: bool, cmd: Command | None,
+                text: bytes) -> Any:
+        """A command the script may not run (``text`` starts with its error code): counted now
+        as an error and a rejected call of ``cmd``, not again when it becomes the reply."""
+        self.count_error(text)
+        if cmd is not None:
+            cmd.rejected_calls += 1
         self.run_ctx.error_mark = self.server.stats.total_error_replies
-        table = engine.error_table(message, True)
+        table = engine.error_table(b"-" + text, True)
         if raise_error:
             raise LuaRaise(table)
         return table
@@ -475,6 +493,8 @@ class Scripting:
             raise RedisError(BUSY_EVAL)
         run.killed = True
 
+
+_OOM = OOM.encode()
 
 BUSY_EVAL = "BUSY Redis is busy running a script. You can only call SCRIPT KILL or SHUTDOWN NOSAVE."
 BUSY_FUNCTION = (
