@@ -280,7 +280,7 @@ class Server:
             self.observe.cron()  # client eviction (maxmemory-clients)
             if self.config.timeout and self.cron_loops % max(1, min(self.config.hz, 500)) == 0:
                 limits.close_idle_clients(self)  # about once a second, as Redis's clientsCron
-            for hook in self.cron_hooks:
+            for hook in tuple(self.cron_hooks):  # a hook may remove itself
                 hook()
         finally:
             hz = max(1, min(self.config.hz, 500))

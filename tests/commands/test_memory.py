@@ -216,7 +216,7 @@ def test_lfu_counter_grows_with_accesses(r):
 
 def test_lfu_counts_every_list_and_hash_write_like_redis(reset_policy):
     # With lfu-log-factor 0 every access adds one and nothing decays, so the counters are exact:
-    # the inline LPUSH/RPUSH/LPOP/RPOP/HSET paths must count as Redis's lookups do.
+    # the inline LPUSH/RPUSH/LPOP/RPOP/HSET/SADD paths must count as Redis's lookups do.
     diff = reset_policy
     try:
         for conn in (diff.ours, diff.theirs):
@@ -225,14 +225,17 @@ def test_lfu_counts_every_list_and_hash_write_like_redis(reset_policy):
         diff.check("CONFIG", "SET", "maxmemory-policy", "allkeys-lfu")
         diff.check("RPUSH", "list", "a", "b", "c", "d")
         diff.check("HSET", "hash", "f", "v")
+        diff.check("SADD", "set", "a")
         for _ in range(3):
             diff.check("LPUSH", "list", "x")
             diff.check("RPUSH", "list", "y")
             diff.check("HSET", "hash", "f", "w")
+            diff.check("SADD", "set", "b")
         diff.check("LPOP", "list")
         diff.check("RPOP", "list")
         diff.check("OBJECT", "FREQ", "list")
         diff.check("OBJECT", "FREQ", "hash")
+        diff.check("OBJECT", "FREQ", "set")
     finally:
         for conn in (diff.ours, diff.theirs):
             conn.call("CONFIG", "SET", "lfu-log-factor", "10")

@@ -377,9 +377,22 @@ class BackgroundSnapshot:
                     pass
         loop = self.server.loop
         try:
-            loop.call_soon_threadsafe(self._done, error)
+            loop.call_soon_threadsafe(self._exited, error)
         except (AttributeError, RuntimeError):  # the server stopped meanwhile: nobody to tell
             pass
+
+    def _exited(self, error: str | None) -> None:
+        """The file is complete, as when Redis's saving child exits. Redis notices that in
+        serverCron (checkChildrenDone), so until the next cron tick the save is still in
+        progress (INFO, BGSAVE, BGREWRITEAOF, CONFIG SET appendonly say so): the same here."""
+        if self.finished:
+            return
+        self.exit_error = error
+        self.server.cron_hooks.append(self._reap)
+
+    def _reap(self) -> None:
+        self.server.cron_hooks.remove(self._reap)
+        self._done(self.exit_error)
 
     def _done(self, error: str | None) -> None:
         if self.finished:
