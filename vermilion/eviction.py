@@ -205,9 +205,11 @@ class _Sampler:
         keys = self.keys
         if not keys:
             return []
-        if len(keys) <= count:
+        size = len(keys)
+        if size <= count:
             return keys
-        return random.choices(keys, k=count)
+        draw = random.random  # random.choices' own method, without its per-call checks
+        return [keys[int(draw() * size)] for _ in range(count)]
 
 
 class Eviction:
@@ -393,12 +395,14 @@ class Eviction:
             expires = db.expires
         members = self.pool_keys
         index = db.index
+        by_lru = kind == "lru"
+        by_lfu = kind == "lfu"
         for key in keys:
             if key not in data or key in members:
                 continue
-            if kind == "lru":
+            if by_lru:
                 idle = clock - access.get(key, clock)
-            elif kind == "lfu":
+            elif by_lfu:
                 packed = lfu.get(key)
                 idle = 255 - (0 if packed is None else lfu_decayed(packed, now, decay))
             else:
