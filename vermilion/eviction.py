@@ -260,6 +260,11 @@ class Eviction:
         maxmemory = server.config.maxmemory
         if not maxmemory:
             return EVICT_OK
+        # Far below the limit, the containers written since the last cron tick need not be
+        # re-costed first (the tick settles them): re-costing a list or set on every write
+        # cost more than the write itself. Strings and the per-key tables are always current.
+        if memory.used_memory(server, settled=False) <= maxmemory - (maxmemory >> 4):
+            return EVICT_OK
         used = memory.used_memory(server)
         if used <= maxmemory:
             return EVICT_OK

@@ -389,15 +389,16 @@ def db_overhead(db: Db) -> tuple[int, int]:
     return main, (getsizeof(expires) + len(expires) * PY_INT if expires else 0)
 
 
-def used_memory(server: Server, clients: int = 0) -> int:
+def used_memory(server: Server, clients: int = 0, settled: bool = True) -> int:
     """used_memory without client buffers (``clients`` adds them): the baseline, the dataset
     (values and keys in Redis's terms, less Redis's dictEntry, which the real tables of
     db_overhead replace) and the per-key tables. Eviction compares this to maxmemory: client
     buffers are only known by walking the clients, and a figure sampled earlier would evict
-    for a pipeline that has long been served."""
+    for a pipeline that has long been served. ``settled=False``: the containers changed since
+    the last settle keep their last cost (strings and tables are always current)."""
     total = server.startup_memory + clients
     for db in server.dbs:
-        if db.mem_dirty:
+        if settled and db.mem_dirty:
             settle(db)
         if db.mem_total:
             main, expires = db_overhead(db)
