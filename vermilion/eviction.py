@@ -288,20 +288,7 @@ class Eviction:
                 # A background save in progress keeps the key's current value first, as before
                 # any command that deletes it.
                 _protect_from_snapshot(snapshot, db, key)
-            if db.mem_dirty:
-                memory.settle(db)
-            value = db.data[key]
-            if value.__class__ is bytes:
-                freed = memory.string_key_cost(key, value)
-            else:
-                freed = db.mem_costs.get(key, 0)
-            # What the deletion frees, as memory.used_memory counts it (the per-key dicts keep
-            # their size until memory.compact rebuilds them)
-            freed += memory.PY_KEY_EXTRA - memory.DICT_ENTRY
-            if key in db.expires:
-                freed += memory.PY_INT
-            if db.lfu is not None and key in db.lfu:
-                freed += memory.PY_INT
+            freed = memory.freed_by_delete(db, key)
             db.delete(key)
             used -= freed
             stats.evicted_keys += 1

@@ -389,6 +389,21 @@ def db_overhead(db: Db) -> tuple[int, int]:
     return main, (getsizeof(expires) + len(expires) * PY_INT if expires else 0)
 
 
+def freed_by_delete(db: Db, key: bytes) -> int:
+    """What deleting ``key`` takes off used_memory: its cost, its bytes header and the int
+    objects it holds (the per-key dicts keep their size until compact rebuilds them)."""
+    if db.mem_dirty:
+        settle(db)
+    value = db.data[key]
+    freed = string_key_cost(key, value) if value.__class__ is bytes else db.mem_costs.get(key, 0)
+    freed += PY_KEY_EXTRA - DICT_ENTRY
+    if key in db.expires:
+        freed += PY_INT
+    if db.lfu is not None and key in db.lfu:
+        freed += PY_INT
+    return freed
+
+
 def used_memory(server: Server, clients: int = 0, settled: bool = True) -> int:
     """used_memory without client buffers (``clients`` adds them): the baseline, the dataset
     (values and keys in Redis's terms, less Redis's dictEntry, which the real tables of

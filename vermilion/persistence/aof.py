@@ -722,26 +722,13 @@ class AofState:
         self.log("notice", "Background AOF rewrite terminated with success")
         manifest = self.manifest.copy()
         base_name = self._new_base_name(manifest)
-        try:
-            os.rename(temp_base, self.path(base_name))
-        except OSError as exc:
-            self.log("warning", f"Error trying to rename the temporary AOF file {rewrite['temp_base']} "
-                     f"into {base_name}: {os.strerror(exc.errno or 0)}")
-            self._rewrite_failed()
+        if not self._rename_rewritten(temp_base, rewrite["temp_base"], base_name, "file", "base file"):
             return
-        self.log("notice", f"Successfully renamed the temporary AOF base file {rewrite['temp_base']} "
-                 f"into {base_name}")
         if self.state == WAIT_REWRITE:
             entry = self._new_incr(manifest)
-            try:
-                os.rename(self.path(rewrite["incr_name"]), self.path(entry.name))
-            except OSError as exc:
-                self.log("warning", f"Error trying to rename the temporary AOF incr file "
-                         f"{rewrite['incr_name']} into {entry.name}: {os.strerror(exc.errno or 0)}")
-                self._rewrite_failed()
+            if not self._rename_rewritten(self.path(rewrite["incr_name"]), rewrite["incr_name"],
+                                          entry.name, "incr file", "incr file"):
                 return
-            self.log("notice", f"Successfully renamed the temporary AOF incr file {rewrite['incr_name']} "
-                     f"into {entry.name}")
         # Every incr file but the one being written now is covered by the new base.
         retired = manifest.incrs[:-1]
         manifest.incrs = manifest.incrs[-1:]
@@ -775,6 +762,20 @@ class AofState:
                 pass
         manifest.history = []
         self.write_manifest(manifest)
+
+    def _rename_rewritten(self, source: str, label: str, target: str, failed_what: str,
+                          done_what: str) -> bool:
+        """Move a file the rewrite produced into its manifest name, with Redis's log lines; on
+        failure the rewrite fails (False)."""
+        try:
+            os.rename(source, self.path(target))
+        except OSError as exc:
+            self.log("warning", f"Error trying to rename the temporary AOF {failed_what} {label} "
+                     f"into {target}: {os.strerror(exc.errno or 0)}")
+            self._rewrite_failed()
+            return False
+        self.log("notice", f"Successfully renamed the temporary AOF {done_what} {label} into {target}")
+        return True
 
     def _rewrite_failed(self) -> None:
         self.last_bgrewrite_ok = False
