@@ -51,14 +51,7 @@ from ..types.geohash import Shape
 from ..types.string import parse_int
 from ..types.zset import ZSet, parse_double
 from .strings import c_option
-from .zsets import _zadd_generic
-
-
-def _read_zset(db, key: bytes) -> ZSet | None:
-    value = db.lookup_read(key)
-    if value is None or value.__class__ is ZSet:
-        return value
-    raise RedisError(WRONGTYPE)
+from .zsets import _read_zset, _zadd_generic
 
 
 def _bulk(data: bytes) -> bytes:
