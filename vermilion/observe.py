@@ -359,33 +359,32 @@ class Observe:
     # -- latency tracking (per-command histograms) ------------------------------------------
 
     def apply_latency_tracking(self) -> None:
-        """latency-tracking no: commands count into a scratch list nobody reads (their own
-        histograms are kept for when tracking is turned back on, as Redis keeps them)."""
+        """latency-tracking no: each command records into a shadow histogram nobody reports;
+        its own histogram is kept as it was (as Redis keeps it, for when tracking is turned
+        back on). ``calls`` is a histogram's sum, so the shadow's calls are carried over into
+        ``untracked_calls`` when tracking resumes, and INFO commandstats keeps counting."""
         enabled = self.server.config.latency_tracking
         saved = self.saved_histograms
         for cmd in COMMANDS.values():
             if enabled:
-                if cmd.latency_histogram is _SCRATCH:
-                    cmd.latency_histogram = saved.pop(cmd, None) or new_histogram()
-            elif cmd.latency_histogram is not _SCRATCH:
+                kept = saved.pop(cmd, None)
+                if kept is not None:
+                    cmd.untracked_calls += sum(cmd.latency_histogram) - sum(kept)
+                    cmd.latency_histogram = kept
+            elif cmd not in saved:
                 saved[cmd] = cmd.latency_histogram
-                cmd.latency_histogram = _SCRATCH
+                cmd.untracked_calls += sum(cmd.latency_histogram)
+                cmd.latency_histogram = new_histogram()
 
     def histogram_of(self, cmd: Command) -> list[int] | None:
         """The command's latency histogram, None when it has recorded nothing."""
-        histogram = cmd.latency_histogram
-        if histogram is _SCRATCH:
-            histogram = self.saved_histograms.get(cmd)
-        return histogram if histogram is not None and any(histogram) else None
+        histogram = self.saved_histograms.get(cmd, cmd.latency_histogram)
+        return histogram if any(histogram) else None
 
     def reset_histograms(self) -> None:
         """CONFIG RESETSTAT: Command.reset_stats gave every command a new histogram."""
         self.saved_histograms.clear()
         self.apply_latency_tracking()
-
-
-# Shared by every command while latency-tracking is off.
-_SCRATCH = new_histogram()
 
 
 def install(server: Server) -> None:

@@ -43,14 +43,17 @@ class Command:
         "no_auth",
         "no_multi",
         "is_admin",
+        "fast",
         "duration_ns",
-        "gated",
+        "_gated",
+        "inline_argc",
         "min_args",
         "max_args",
         "failed_calls",
         "rejected_calls",
         "id",
         "latency_histogram",
+        "untracked_calls",
     )
 
     def __init__(self, full_name: str, info: list, docs: dict, parent: Command | None) -> None:
@@ -77,6 +80,7 @@ class Command:
         self.no_auth = "no_auth" in self.flags
         self.no_multi = "no_multi" in self.flags
         self.is_admin = "admin" in self.flags
+        self.fast = "fast" in self.flags  # O(1) or O(log N): its calls may be timed in runs
         self.id = 0
         # True when the connection's inline fast path must send this command through the full
         # gate (containers of subcommands; server-wide checks such as OOM, see refresh_gates).
@@ -91,10 +95,22 @@ class Command:
         # INFO latencystats). Every call is counted here, so the histogram's sum is the count
         # of calls: one counter less to update per command.
         self.latency_histogram = [0] * 65
+        self.untracked_calls = 0  # calls made while latency-tracking was off (vermilion.observe)
+
+    @property
+    def gated(self) -> bool:
+        return self._gated
+
+    @gated.setter
+    def gated(self, value: bool) -> None:
+        self._gated = value
+        # The connection's inline path checks arity and gate in one test (``len(argv) in
+        # cmd.inline_argc``, an O(1) range test): no argument count fits while gated.
+        self.inline_argc = range(0) if value else range(self.min_args, self.max_args + 1)
 
     @property
     def calls(self) -> int:
-        return sum(self.latency_histogram)
+        return sum(self.latency_histogram) + self.untracked_calls
 
     def __repr__(self) -> str:
         return f"<Command {self.full_name}>"

@@ -142,7 +142,10 @@ def hset(client, argv):
                         or len(fields) > config.hash_max_listpack_entries):
                     value.big = True
             db.access[key] = server.lru_clock
-            db.modified(key)
+            server.dirty += 1  # db.modified(key), inline
+            db.mem_dirty.add(key)
+            if db.watched or db.blocking_keys:
+                db.signal(key)
             if server.notify_flags:
                 notify(db, NOTIFY_HASH, b"hset", key)
             return ONE if added else ZERO

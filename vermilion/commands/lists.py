@@ -187,10 +187,13 @@ def lpush(client, argv):
                 value.push_head(encoded)
             server = client.server
             db.access[key] = server.lru_clock
-            db.modified(key)
+            server.dirty += 1  # db.modified(key), inline
+            db.mem_dirty.add(key)
+            if db.watched or db.blocking_keys:
+                db.signal(key)
             if server.notify_flags:
                 notify(db, NOTIFY_LIST, b"lpush", key)
-            return f":{len(value.items) - value.head}\r\n".encode()
+            return b":%d\r\n" % (len(value.items) - value.head)
     return _push(client, argv, LEFT, False)
 
 
@@ -209,10 +212,13 @@ def rpush(client, argv):
                          else b"$%d\r\n%s\r\n" % (size, element))
             server = client.server
             db.access[key] = server.lru_clock
-            db.modified(key)
+            server.dirty += 1  # db.modified(key), inline
+            db.mem_dirty.add(key)
+            if db.watched or db.blocking_keys:
+                db.signal(key)
             if server.notify_flags:
                 notify(db, NOTIFY_LIST, b"rpush", key)
-            return f":{len(items) - value.head}\r\n".encode()
+            return b":%d\r\n" % (len(items) - value.head)
     return _push(client, argv, RIGHT, False)
 
 
@@ -305,7 +311,10 @@ def _pop_one_fast(client, key: bytes, left: bool) -> bytes | None:
         notify(db, NOTIFY_LIST, b"lpop" if left else b"rpop", key)
     if len(value.items) > value.head:
         db.access[key] = server.lru_clock
-        db.modified(key)
+        server.dirty += 1  # db.modified(key), inline
+        db.mem_dirty.add(key)
+        if db.watched or db.blocking_keys:
+            db.signal(key)
     else:
         db.delete(key)  # counts the one change
         notify(db, NOTIFY_GENERIC, b"del", key)

@@ -182,6 +182,12 @@ class Db:
         server.dirty += changes
         if not costed:
             self.mem_dirty.add(key)
+        if self.watched or self.blocking_keys:
+            self.signal(key)
+
+    def signal(self, key: bytes) -> None:
+        """The part of ``modified`` that tells others: WATCHes on the key and clients blocked
+        on it. Hot handlers that inline ``modified`` call it only when either is in use."""
         if self.watched:
             clients = self.watched.get(key)
             if clients:
@@ -197,7 +203,7 @@ class Db:
                         break
                     client.watch_dirty = True
         if self.blocking_keys and key in self.blocking_keys:
-            server.blocking.key_ready(self, key)
+            self.server.blocking.key_ready(self, key)
 
     def replace_representation(self, key: bytes, value: Any) -> None:
         """Store another representation of ``key``'s value (a string turned into a bytearray to

@@ -33,7 +33,7 @@ BULK_HEADERS = [b"$%d\r\n" % size for size in range(BULK_HEADER_LIMIT)]
 def integer(value: int) -> bytes:
     if -1 <= value <= 10000:
         return _SMALL_INTS[value + 1]
-    return f":{value}\r\n".encode()  # faster than bytes %-formatting (161 ns against 193)
+    return b":%d\r\n" % value
 
 
 def bulk(value: bytes) -> bytes:
