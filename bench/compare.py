@@ -7,8 +7,14 @@ bottleneck, so the CPU figure is the fairer comparison there.
 
 usage: python bench/compare.py [--tests set,get,incr,mset] [--pipelines 1,16] [--clients 50]
                                [--requests 200000] [--rounds 3] [--extra "-d 3"]
+                               [--baseline PATH] [--pin]
                                [--command "LABEL=COMMAND ARGS..." ...] [--keyspace 100000]
                                [--server-args "--appendonly yes --appendfsync everysec"]
+
+--baseline PATH adds a third server: Vermilion from another source tree (a clone checked out at
+an older commit, imported through PYTHONPATH), for before/after figures from one run. --pin runs
+the servers on CPU 0 and redis-benchmark on CPU 1 (taskset): on this two-core machine that keeps
+the scheduler from moving them about, which otherwise spreads rounds by +-30%.
 
 --command adds a custom redis-benchmark command line (repeatable), run with -r KEYSPACE so that
 __rand_int__ draws from that many values; --tests "" runs only the custom ones. __rand_int__ is
@@ -61,10 +67,15 @@ def cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / ticks  # utime, stime
 
 
+def pinned(cpu: int, command: list[str], args) -> list[str]:
+    return ["taskset", "-c", str(cpu), *command] if args.pin else command
+
+
 def run_benchmark(port: int, pid: int, test: str, pipeline: int, args) -> tuple[float, float]:
     """(requests per second, server CPU microseconds per request) for one redis-benchmark run.
     ``test`` is a -t test name or the label of a --command."""
     command = [
+        *pinned(1, [], args),
         "redis-benchmark", "-p", str(port), "-c", str(args.clients), "-n", str(args.requests),
         "-P", str(pipeline), "--csv", *args.extra.split(),
     ]
@@ -98,6 +109,10 @@ def main() -> int:
                         help='a custom benchmark, "LABEL=COMMAND ARGS..." (repeatable)')
     parser.add_argument("--keyspace", type=int, default=100000,
                         help="-r for custom commands: __rand_int__ values drawn from this many")
+    parser.add_argument("--baseline", default="",
+                        help="another Vermilion source tree to run as well (before/after figures)")
+    parser.add_argument("--pin", action="store_true",
+                        help="servers on CPU 0, redis-benchmark on CPU 1 (needs taskset)")
     args = parser.parse_args()
     args.custom = {}
     for spec in args.command:
@@ -110,48 +125,63 @@ def main() -> int:
         raise SystemExit("needs redis-server and redis-benchmark (apt-get install redis-server redis-tools)")
 
     workdir = tempfile.mkdtemp(prefix="vermilion-bench-")
-    # A directory each: with --server-args "--appendonly yes" both write an appendonlydir.
-    redis_dir, ours_dir = os.path.join(workdir, "redis"), os.path.join(workdir, "vermilion")
-    os.mkdir(redis_dir)
-    os.mkdir(ours_dir)
     server_args = args.server_args.split()
-    redis_port, ours_port = free_port(), free_port()
-    redis_proc = subprocess.Popen(
-        ["redis-server", "--port", str(redis_port), "--save", "", "--appendonly", "no", "--dir", redis_dir,
-         *server_args],
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-    )
-    ours_proc = subprocess.Popen(
-        [sys.executable, "-m", "vermilion", "--port", str(ours_port), "--save", "", "--dir", ours_dir,
-         *server_args],
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, cwd=ours_dir,
-    )
+    # name -> (port, process); a directory each: with --server-args "--appendonly yes" each
+    # writes an appendonlydir.
+    servers: dict[str, tuple[int, subprocess.Popen]] = {}
+
+    def start(name: str, command: list[str], env: dict | None = None) -> None:
+        directory = os.path.join(workdir, name)
+        os.mkdir(directory)
+        port = free_port()
+        command = pinned(0, [*command, "--port", str(port), "--save", "", "--dir", directory,
+                             *server_args], args)
+        servers[name] = (port, subprocess.Popen(command, stdout=subprocess.DEVNULL,
+                                                stderr=subprocess.DEVNULL, cwd=directory, env=env))
+
+    start("redis", ["redis-server", "--appendonly", "no"])
+    start("vermilion", [sys.executable, "-m", "vermilion"])
+    if args.baseline:
+        start("baseline", [sys.executable, "-m", "vermilion"],
+              dict(os.environ, PYTHONPATH=os.path.abspath(args.baseline)))
+    names = [name for name in ("vermilion", "baseline", "redis") if name in servers]
     try:
-        wait_port(redis_port)
-        wait_port(ours_port)
+        for port, _ in servers.values():
+            wait_port(port)
         results: dict[tuple[str, int, str], list[tuple[float, float]]] = {}
+        pipelines = [int(p) for p in args.pipelines.split(",")]
         for _ in range(args.rounds):
-            for pipeline in [int(p) for p in args.pipelines.split(",")]:
+            for pipeline in pipelines:
                 for test in tests:
-                    for name, port, proc in (("vermilion", ours_port, ours_proc), ("redis", redis_port, redis_proc)):
+                    for name in names:
+                        port, proc = servers[name]
                         results.setdefault((test, pipeline, name), []).append(
                             run_benchmark(port, proc.pid, test, pipeline, args)
                         )
         print(f"redis-benchmark -c {args.clients} -n {args.requests}, median of {args.rounds} rounds {args.extra}")
-        print(f"{'test':<8}{'-P':>4}{'vermilion rps':>15}{'redis rps':>12}{'ratio':>7}"
-              f"{'us/req ours':>13}{'us/req redis':>14}{'cpu ratio':>10}")
-        for pipeline in [int(p) for p in args.pipelines.split(",")]:
+        header = (f"{'test':<8}{'-P':>4}{'vermilion rps':>15}{'redis rps':>12}{'ratio':>7}"
+                  f"{'us/req ours':>13}{'us/req redis':>14}{'cpu ratio':>10}")
+        if args.baseline:
+            header += f"{'baseline ratio':>16}{'us/req baseline':>17}"
+        print(header)
+        for pipeline in pipelines:
             for test in tests:
-                ours = results[(test, pipeline, "vermilion")]
                 theirs = results[(test, pipeline, "redis")]
-                ours_rps = statistics.median(r for r, _ in ours)
                 their_rps = statistics.median(r for r, _ in theirs)
-                ours_cpu = statistics.median(c for _, c in ours)
                 their_cpu = statistics.median(c for _, c in theirs)
-                print(f"{test.upper():<8}{pipeline:>4}{ours_rps:>15,.0f}{their_rps:>12,.0f}{ours_rps / their_rps:>7.2f}"
-                      f"{ours_cpu:>13.2f}{their_cpu:>14.2f}{their_cpu / ours_cpu if ours_cpu else 0:>10.2f}")
+                ours = results[(test, pipeline, "vermilion")]
+                ours_rps = statistics.median(r for r, _ in ours)
+                ours_cpu = statistics.median(c for _, c in ours)
+                line = (f"{test.upper():<8}{pipeline:>4}{ours_rps:>15,.0f}{their_rps:>12,.0f}"
+                        f"{ours_rps / their_rps:>7.2f}{ours_cpu:>13.2f}{their_cpu:>14.2f}"
+                        f"{their_cpu / ours_cpu if ours_cpu else 0:>10.2f}")
+                if args.baseline:
+                    base = results[(test, pipeline, "baseline")]
+                    line += (f"{statistics.median(r for r, _ in base) / their_rps:>16.2f}"
+                             f"{statistics.median(c for _, c in base):>17.2f}")
+                print(line)
     finally:
-        for proc in (ours_proc, redis_proc):
+        for _, proc in servers.values():
             proc.terminate()
             proc.wait(10)
         shutil.rmtree(workdir, ignore_errors=True)
