@@ -74,11 +74,10 @@ def pinned(cpu: int, command: list[str], args) -> list[str]:
 def run_benchmark(port: int, pid: int, test: str, pipeline: int, args) -> tuple[float, float]:
     """(requests per second, server CPU microseconds per request) for one redis-benchmark run.
     ``test`` is a -t test name or the label of a --command."""
-    command = [
-        *pinned(1, [], args),
+    command = pinned(1, [
         "redis-benchmark", "-p", str(port), "-c", str(args.clients), "-n", str(args.requests),
         "-P", str(pipeline), "--csv", *args.extra.split(),
-    ]
+    ], args)
     custom = args.custom.get(test)
     if custom is None:
         command += ["-t", test]

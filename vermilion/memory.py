@@ -425,7 +425,8 @@ def measure_startup(server: Server) -> None:
     """used_memory_startup of a vermilion-server process: its anonymous resident memory once the
     interpreter, the modules and the command table are loaded (about 27 MB, where Redis needs
     under 1 MB). Redis counts its startup allocations in used_memory, and so in what maxmemory
-    limits; so does Vermilion, so that maxmemory bounds the process (docs/memory.md)."""
+    limits; so does Vermilion, so that maxmemory bounds the process (docs/extensions.md,
+    "Memory figures")."""
     try:
         with open("/proc/self/status") as status:
             for line in status:
