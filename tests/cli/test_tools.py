@@ -276,23 +276,35 @@ def test_tls_connections(tls_server):
     assert os.path.exists(directory / "redis.crt")
 
 
+def _online_replicas(pair: CliPair) -> int:
+    info = pair.redis("INFO", "replication").out.decode()
+    return len(re.findall(r"^slave\d+:.*state=online", info, re.MULTILINE))
+
+
 def test_replica_mode(cli_pair):
     """--replica: the handshake messages, then the master's stream as CSV."""
-    delay = cli_pair.redis("CONFIG", "GET", "repl-diskless-sync-delay").out.split(b"\n")[1].decode()
-    cli_pair.redis("CONFIG", "SET", "repl-diskless-sync-delay", "0")
+    # Both CLIs take the first thing streamed after their REPLCONF ACK as its reply. When they sync in
+    # separate transfers, a periodic PING between the two reaches only the first, which then shows a
+    # SELECT the other swallowed; so the master's PINGs are held off here.
+    saved = {name: cli_pair.redis("CONFIG", "GET", name).out.split(b"\n")[1].decode()
+             for name in ("repl-diskless-sync-delay", "repl-ping-replica-period")}
+    cli_pair.redis("CONFIG", "SET", "repl-diskless-sync-delay", "0", "repl-ping-replica-period", "86400")
     port = ["-p", str(cli_pair.port), "--replica"]
     try:
         processes = [subprocess.Popen([cli_pair.redis_cli, *port], stdout=subprocess.PIPE, stderr=subprocess.STDOUT),
                      subprocess.Popen(VERMILION_CLI + port, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)]
-        time.sleep(2.0)
+        deadline = time.monotonic() + 30
+        while _online_replicas(cli_pair) < 2 and time.monotonic() < deadline:
+            time.sleep(0.1)
         cli_pair.redis("SET", "replicated", "value")
-        time.sleep(0.5)
+        time.sleep(1.5)  # vermilion-cli sends its ACK a second after the transfer
         outputs = []
         for process in processes:
             process.send_signal(signal.SIGINT)
             outputs.append(process.communicate(timeout=10)[0])
     finally:
-        cli_pair.redis("CONFIG", "SET", "repl-diskless-sync-delay", delay)
+        for name, value in saved.items():
+            cli_pair.redis("CONFIG", "SET", name, value)
     theirs, ours = outputs
     assert ours == theirs
     assert b'"SET","replicated","value"\n' in ours
