@@ -51,6 +51,7 @@ def count(tree: str, test: str, batches: int, pipeline: int) -> int:
     result = subprocess.run(
         ["valgrind", "--tool=callgrind", "--callgrind-out-file=/dev/null", sys.executable, "-c", code],
         capture_output=True, text=True, env=env, check=True,
+        cwd=tree,  # "python -c" puts the working directory first on sys.path
     )
     match = re.search(r"Collected : (\d+)", result.stderr)
     if match is None:

@@ -44,6 +44,8 @@ REPLY_ON, REPLY_OFF, REPLY_SKIP_NEXT, REPLY_SKIP = 0, 1, 2, 3
 # slow entry (32 calls would have to average 31 us each).
 RUN_TIMING_FLOOR_NS = 1_000_000
 RUN_TIMING_MAX_CALLS = 32
+_BROKEN = object()  # read ahead in place of a request hiredis could not parse
+_GROUP_MORE = range(RUN_TIMING_MAX_CALLS - 1)  # a group's calls after its first
 
 
 def _close_run(client: Client, cmd: Command, calls: int, argv: list[bytes], started: int,
@@ -58,6 +60,23 @@ def _close_run(client: Client, cmd: Command, calls: int, argv: list[bytes], star
         # run's last call stands for it, with the whole run's time.
         client.server.observe.command_done(client, cmd, argv, elapsed)
     return ended
+
+
+def _run_each(client: Client, cmd: Command, group: list[list[bytes]]) -> list[bytes]:
+    """The calls of a group its run handler declined, one by one; their replies."""
+    replies = []
+    handler = cmd.handler
+    for argv in group:
+        try:
+            reply = handler(client, argv)
+        except RedisError as exc:
+            cmd.failed_calls += 1
+            reply = client.server.error_reply(exc.args[0])
+        except Exception:
+            reply = handler_crashed(client, cmd)
+        if reply is not None:
+            replies.append(reply)
+    return replies
 
 
 class Client(asyncio.Protocol):
@@ -235,15 +254,22 @@ class Client(asyncio.Protocol):
         run_calls = 0  # calls of run_cmd since ``started``, the last of them batch[-1] or [-2]
         cmd = None
         routed = 0  # requests handed to the gate, which counts what it runs itself
+        ahead = None  # a request read while collecting a group, not yet run
         # The common case runs inline: a known command, right arity, no gate to consult.
         # Everything else goes through dispatch.execute, which applies every check.
         try:
             started = clock()
             while True:
-                argv = gets()
+                if ahead is None:
+                    argv = gets()
+                else:
+                    argv = ahead
+                    ahead = None
                 if argv.__class__ is not list or not argv:
                     if argv is False:
                         break
+                    if argv is _BROKEN:
+                        raise hiredis.ProtocolError
                     if run_calls:
                         _close_run(self, run_cmd, run_calls, batch[-1], started, slow_ns)
                         run_calls = 0
@@ -271,6 +297,48 @@ class Client(asyncio.Protocol):
                     runs_timed = slow_ns >= RUN_TIMING_FLOOR_NS
                     started = clock()
                 else:
+                    if cmd.run_handler is not None and len(argv) < 5 and runs_timed and not self.reply_mode:
+                        # The calls that repeat this one (name, key, argument count) run as a group.
+                        first = len(batch) - 1
+                        name = argv[0]
+                        key = argv[1]
+                        argc = len(argv)
+                        for _ in _GROUP_MORE:
+                            try:
+                                ahead = gets()
+                            except hiredis.ProtocolError:
+                                ahead = _BROKEN
+                                break
+                            # Equal to name and key, [0] and [1] are bytes; with at most four
+                            # arguments, [-1] and [argc - 2] cover the others.
+                            if (ahead.__class__ is not list or len(ahead) != argc or ahead[0] != name
+                                    or ahead[1] != key or ahead[-1].__class__ is not bytes
+                                    or ahead[argc - 2].__class__ is not bytes):
+                                break
+                            append(ahead)
+                        else:
+                            ahead = None
+                        if len(batch) - first > 1:
+                            if run_calls:
+                                started = _close_run(self, run_cmd, run_calls, batch[first - 1], started,
+                                                     slow_ns)
+                                run_calls = 0
+                                run_cmd = None
+                            group = batch[first:]
+                            try:
+                                replies = cmd.run_handler(self, group)
+                                if replies is None:
+                                    replies = _run_each(self, cmd, group)
+                            except Exception:
+                                replies = [handler_crashed(self, cmd)] * len(group)
+                                cmd.failed_calls += len(group) - 1
+                            started = _close_run(self, cmd, len(group), group[-1], started, slow_ns)
+                            out += replies
+                            if self.interrupted:
+                                # Only closing can get here (these commands never suspend the
+                                # client), so the request read ahead goes with the rest.
+                                break
+                            continue
                     if cmd is not run_cmd:
                         if run_calls:
                             started = _close_run(self, run_cmd, run_calls, batch[-2], started, slow_ns)

@@ -17,6 +17,7 @@ from typing import Any
 META_DIR = pathlib.Path(__file__).resolve().parent / "commands" / "meta"
 
 Handler = Callable[..., Any]
+RunHandler = Callable[..., Any]
 
 
 class Command:
@@ -54,6 +55,7 @@ class Command:
         "id",
         "latency_histogram",
         "untracked_calls",
+        "run_handler",
     )
 
     def __init__(self, full_name: str, info: list, docs: dict, parent: Command | None) -> None:
@@ -81,6 +83,9 @@ class Command:
         self.no_multi = "no_multi" in self.flags
         self.is_admin = "admin" in self.flags
         self.fast = "fast" in self.flags  # O(1) or O(log N): its calls may be timed in runs
+        # Optional: runs a group of pipelined calls with the same name, key and argument count
+        # at once, or returns None when they must run one by one (see ``run_of``).
+        self.run_handler: RunHandler | None = None
         self.id = 0
         # True when the connection's inline fast path must send this command through the full
         # gate (containers of subcommands; server-wide checks such as OOM, see refresh_gates).
@@ -202,6 +207,26 @@ def command(full_name: str) -> Callable[[Handler], Handler]:
                 raise RuntimeError(f"command {full_name!r} registered twice")
         cmd.handler = handler
         return handler
+
+    return bind
+
+
+def run_of(full_name: str) -> Callable[[RunHandler], RunHandler]:
+    """Bind the decorated function as the run handler of ``full_name``.
+
+    The connection's fast path hands it up to RUN_TIMING_MAX_CALLS consecutive calls of the
+    command from one read that have the same name, key (argv[1]) and argument count, while
+    nothing watches calls one at a time (the gate, the slow log below 1 ms, CLIENT REPLY). It
+    returns one reply per call, exactly what the calls would have answered one after another,
+    or None without changing anything when they must run one by one (Dragonfly "squashes"
+    pipelined commands in the same spirit)."""
+
+    def bind(run_handler: RunHandler) -> RunHandler:
+        cmd = COMMANDS[full_name]
+        if cmd.first_key != 1 or not cmd.fast:
+            raise RuntimeError(f"{full_name!r} cannot have a run handler")
+        cmd.run_handler = run_handler
+        return run_handler
 
     return bind
 

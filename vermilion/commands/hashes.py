@@ -25,7 +25,7 @@ from ..errors import (
     wrong_arity,
 )
 from ..notify import NOTIFY_GENERIC, NOTIFY_HASH, notify
-from ..registry import command
+from ..registry import command, run_of
 from ..resp.encode import EMPTY_ARRAY, NULL2, NULL3, OK, ONE, ZERO, integer
 from ..types.hash import HashValue
 from ..types.string import (
@@ -150,6 +150,30 @@ def hset(client, argv):
                 notify(db, NOTIFY_HASH, b"hset", key)
             return ONE if added else ZERO
     return integer(_hset(client, argv, "hset"))
+
+
+@run_of("hset")
+def hset_run(client, group):
+    key = group[0][1]
+    db = client.db
+    value = db.value_for_run(key, HashValue)
+    if value is None or len(group[0]) != 4:
+        return None
+    fields = value.fields
+    replies = []
+    for _, _, field, new in group:
+        replies.append(ZERO if field in fields else ONE)
+        fields[field] = new
+    if not value.big:
+        # Fields only come in here: the hash outgrew the listpack during the run exactly when
+        # it has outgrown it now.
+        config = client.server.config
+        limit = config.hash_max_listpack_value
+        if len(fields) > config.hash_max_listpack_entries or any(
+                len(field) > limit or len(new) > limit for _, _, field, new in group):
+            value.big = True
+    db.ran(key, len(group))
+    return replies
 
 
 @command("hmset")

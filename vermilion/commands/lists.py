@@ -31,7 +31,7 @@ from ..errors import (
     wrong_arity,
 )
 from ..notify import NOTIFY_GENERIC, NOTIFY_LIST, notify
-from ..registry import command
+from ..registry import command, run_of
 from ..resp.encode import (
     BULK_HEADER_LIMIT,
     BULK_HEADERS,
@@ -222,6 +222,39 @@ def rpush(client, argv):
     return _push(client, argv, RIGHT, False)
 
 
+def _encoded_elements(group: list[list[bytes]]) -> list[bytes]:
+    """The elements of single-element pushes, as stored."""
+    try:
+        return [BULK_HEADERS[len(element)] + element + b"\r\n" for _, _, element in group]
+    except IndexError:  # an element of BULK_HEADER_LIMIT bytes or more
+        return [b"$%d\r\n%s\r\n" % (len(element), element) for _, _, element in group]
+
+
+def _push_run(client, group, left: bool) -> list[bytes] | None:
+    """LPUSH / RPUSH of one element, repeated, on an existing list."""
+    key = group[0][1]
+    value = client.db.value_for_run(key, ListValue)
+    if value is None or len(group[0]) != 3:
+        return None
+    if left:
+        value.push_head_many(_encoded_elements(group))
+    else:
+        value.items += _encoded_elements(group)
+    client.db.ran(key, len(group))
+    length = len(value.items) - value.head
+    return [b":%d\r\n" % each for each in range(length - len(group) + 1, length + 1)]
+
+
+@run_of("lpush")
+def lpush_run(client, group):
+    return _push_run(client, group, LEFT)
+
+
+@run_of("rpush")
+def rpush_run(client, group):
+    return _push_run(client, group, RIGHT)
+
+
 @command("lpushx")
 def lpushx(client, argv):
     return _push(client, argv, LEFT, True)
@@ -337,6 +370,27 @@ def rpop(client, argv):
         if reply is not None:
             return reply
     return _pop(client, argv, RIGHT)
+
+
+def _pop_run(client, group, left: bool) -> list[bytes] | None:
+    """LPOP / RPOP without a count, repeated, on a list they do not empty."""
+    key = group[0][1]
+    value = client.db.value_for_run(key, ListValue)
+    if value is None or len(group[0]) != 2 or len(value.items) - value.head <= len(group):
+        return None
+    popped = value.pop_many(left, len(group))
+    client.db.ran(key, len(group))
+    return popped
+
+
+@run_of("lpop")
+def lpop_run(client, group):
+    return _pop_run(client, group, LEFT)
+
+
+@run_of("rpop")
+def rpop_run(client, group):
+    return _pop_run(client, group, RIGHT)
 
 
 def _parse_mpop(argv: list[bytes], numkeys_index: int) -> tuple[list[bytes], bool, int]:

@@ -25,7 +25,7 @@ from ..errors import (
     int_out_of_range,
 )
 from ..notify import NOTIFY_GENERIC, NOTIFY_SET, notify
-from ..registry import command
+from ..registry import command, run_of
 from ..resp.encode import EMPTY_ARRAY, NULL2, NULL3, ONE, ZERO, integer
 from ..types.set import RedisSet, all_integers, intset_order
 from ..types.string import INT64_MAX, parse_int
@@ -137,6 +137,41 @@ def sadd(client, argv):
         db.modified(key, added)
     notify(db, NOTIFY_SET, b"sadd", key)
     return integer(added)
+
+
+@run_of("sadd")
+def sadd_run(client, group):
+    key = group[0][1]
+    db = client.db
+    value = db.value_for_run(key, RedisSet)
+    if value is None or len(group[0]) != 3:
+        return None
+    replies = []
+    added = 0
+    if value.intset:
+        limit = client.server.config.set_max_intset_entries
+        for _, _, member in group:
+            if value.add(member, limit):
+                added += 1
+                replies.append(ONE)
+            else:
+                replies.append(ZERO)
+    else:
+        # A hashtable stays one: RedisSet.add, inline.
+        positions = value.positions
+        members = value.members
+        for _, _, member in group:
+            if member in positions:
+                replies.append(ZERO)
+            else:
+                positions[member] = len(members)
+                members.append(member)
+                added += 1
+                replies.append(ONE)
+        if added:
+            value.sorted_cache = None
+    db.ran(key, added)
+    return replies
 
 
 @command("srem")

@@ -41,7 +41,7 @@ from ..errors import (
     zset_needs_keys,
 )
 from ..notify import NOTIFY_GENERIC, NOTIFY_ZSET, notify
-from ..registry import command
+from ..registry import command, run_of
 from ..resp.encode import (
     EMPTY_ARRAY,
     NULL2,
@@ -298,6 +298,42 @@ def zadd(client, argv):
         db.modified(key)
     notify(db, NOTIFY_ZSET, b"zadd", key)
     return ONE
+
+
+@run_of("zadd")
+def zadd_run(client, group):
+    key = group[0][1]
+    db = client.db
+    zset = db.value_for_run(key, ZSet)
+    if zset is None or len(group[0]) != 4:
+        return None
+    pairs = []
+    for _, _, arg, member in group:
+        if not arg or arg[0] in _ZADD_OPTION_LETTERS:
+            return None
+        score = float(arg) if len(arg) < 16 and arg.isdigit() else parse_double(arg)
+        if score is None:
+            return None  # one by one, so that this call fails alone, after those before it
+        pairs.append((score, member))
+    config = client.server.config
+    entries = config.zset_max_listpack_entries
+    value_limit = config.zset_max_listpack_value
+    scores = zset.scores
+    replies = []
+    changes = 0
+    for score, member in pairs:
+        current = scores.get(member)
+        if current is None:
+            zset.insert(member, score, entries, value_limit)
+            replies.append(ONE)
+            changes += 1
+        else:
+            if current != score:
+                zset.update(member, current, score)
+                changes += 1
+            replies.append(ZERO)
+    db.ran(key, changes)
+    return replies
 
 
 @command("zincrby")

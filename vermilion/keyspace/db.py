@@ -185,6 +185,27 @@ class Db:
         if self.watched or self.blocking_keys:
             self.signal(key)
 
+    def value_for_run(self, key: bytes, value_class: type) -> Any:
+        """``key``'s value for a run handler (vermilion.registry.run_of), or None: it must be a
+        ``value_class`` without a TTL, and neither LFU counting nor keyspace events may need
+        to see each call."""
+        value = self.data.get(key)
+        if (value.__class__ is not value_class or (self.expires and key in self.expires)
+                or self.lfu is not None or self.server.notify_flags):
+            return None
+        return value
+
+    def ran(self, key: bytes, changes: int) -> None:
+        """What a run handler's calls on ``key`` tell the rest of the server: they accessed it
+        and made ``changes`` writes (``modified``, once for them all)."""
+        server = self.server
+        self.access[key] = server.lru_clock
+        if changes:
+            server.dirty += changes
+            self.mem_dirty.add(key)
+            if self.watched or self.blocking_keys:
+                self.signal(key)
+
     def signal(self, key: bytes) -> None:
         """The part of ``modified`` that tells others: WATCHes on the key and clients blocked
         on it. Hot handlers that inline ``modified`` call it only when either is in use."""
