@@ -231,13 +231,67 @@ class Client(asyncio.Protocol):
             self.input_held = held
             if held > 1048576 and query_buffer_exceeded(self, held):
                 return
-        self.reader.feed(data)
+        reader = self.reader
+        reader.feed(data)
+        if raw_pending or self.suspended or self.reader_idle is None or data.find(b"*", 1) >= 0:
+            raw_pending.append(data)
+            if not self.suspended:
+                self._run_fast()
+            return
+        # Without pipelining a read holds one request (a second "*" ruled that out above): when
+        # hiredis returns one that can run inline and holds nothing more, it runs here, without
+        # _run_fast's bookkeeping for many requests and for bytes kept between reads.
+        try:
+            argv = reader.gets()
+        except hiredis.ProtocolError:
+            raw_pending.append(data)
+            self._recover(0, 0)
+            return
+        if argv.__class__ is list and argv:
+            cmd = _TABLE_GET(argv[0])
+            if (cmd is not None and not self.gated and len(argv) in cmd.inline_argc
+                    and self.reader_idle.all_read()):
+                for arg in argv:
+                    if arg.__class__ is not bytes:
+                        break
+                else:
+                    self._run_one(cmd, argv)
+                    return
         raw_pending.append(data)
-        if not self.suspended:
-            self._run_fast()
+        self._run_fast(argv)
 
-    def _run_fast(self) -> None:
-        """Run every complete request hiredis holds, then write all the replies at once."""
+    def _run_one(self, cmd: Command, argv: list[bytes]) -> None:
+        """The one request of a read, known to the inline path: what _run_fast does for it."""
+        server = self.server
+        started = _clock()
+        try:
+            reply = cmd.handler(self, argv)
+        except RedisError as exc:
+            cmd.failed_calls += 1
+            reply = server.error_reply(exc.args[0])
+        except Exception:
+            reply = handler_crashed(self, cmd)
+        elapsed = _clock() - started
+        cmd.duration_ns += elapsed
+        cmd.latency_histogram[elapsed.bit_length()] += 1
+        if elapsed >= server.slow_command_ns:
+            server.observe.command_done(self, cmd, argv, elapsed)
+        self.current_command = cmd
+        server.stats.total_commands_processed += 1
+        if not self.reply_mode:
+            if reply is not None:
+                self.out.append(reply)
+        else:
+            self._reply_mode_step()
+        if self.kill_after_reply:
+            self._write_before_closing()
+        elif self.out and not self.flush_pending:
+            self.flush_pending = True  # written at the end of the loop turn, see _run_fast
+            server.queue_flush(self)
+
+    def _run_fast(self, first: list[bytes] | bool | None = None) -> None:
+        """Run every complete request hiredis holds, then write all the replies at once.
+        ``first``: what data_received already took from hiredis, if anything."""
         reader = self.reader
         out = self.out
         gets = reader.gets
@@ -254,7 +308,7 @@ class Client(asyncio.Protocol):
         run_calls = 0  # calls of run_cmd since ``started``, the last of them batch[-1] or [-2]
         cmd = None
         routed = 0  # requests handed to the gate, which counts what it runs itself
-        ahead = None  # a request read while collecting a group, not yet run
+        ahead = first  # a request taken from hiredis ahead of its turn, not yet run
         # The common case runs inline: a known command, right arity, no gate to consult.
         # Everything else goes through dispatch.execute, which applies every check.
         try:
@@ -411,14 +465,17 @@ class Client(asyncio.Protocol):
         else:
             self._keep_tail(batch_length(batch))
         if self.kill_after_reply:
-            if self.server.before_reply_write is not None:
-                self.server.before_reply_write()  # the AOF first, as for every reply
-            self.flush()
+            self._write_before_closing()
         elif out and not self.flush_pending:
             # Replies are written once per loop turn, after every readable client has been
             # served, as Redis writes in beforeSleep: fewer wake-ups of the peers.
             self.flush_pending = True
             self.server.queue_flush(self)
+
+    def _write_before_closing(self) -> None:
+        if self.server.before_reply_write is not None:
+            self.server.before_reply_write()  # the AOF first, as for every reply
+        self.flush()
 
     def _keep_tail(self, consumed: int) -> None:
         """Drop the ``consumed`` bytes of the requests hiredis returned; keep and check the rest."""
