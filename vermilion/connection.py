@@ -353,7 +353,7 @@ class Client(asyncio.Protocol):
                 else:
                     if cmd.run_handler is not None and len(argv) < 5 and runs_timed and not self.reply_mode:
                         # The calls that repeat this one (name, key, argument count) run as a group.
-                        first = len(batch) - 1
+                        group_start = len(batch) - 1
                         name = argv[0]
                         key = argv[1]
                         argc = len(argv)
@@ -372,13 +372,13 @@ class Client(asyncio.Protocol):
                             append(ahead)
                         else:
                             ahead = None
-                        if len(batch) - first > 1:
+                        if len(batch) - group_start > 1:
                             if run_calls:
-                                started = _close_run(self, run_cmd, run_calls, batch[first - 1], started,
+                                started = _close_run(self, run_cmd, run_calls, batch[group_start - 1], started,
                                                      slow_ns)
                                 run_calls = 0
                                 run_cmd = None
-                            group = batch[first:]
+                            group = batch[group_start:]
                             try:
                                 replies = cmd.run_handler(self, group)
                                 if replies is None:

@@ -215,7 +215,8 @@ def run_of(full_name: str) -> Callable[[RunHandler], RunHandler]:
     """Bind the decorated function as the run handler of ``full_name``.
 
     The connection's fast path hands it up to RUN_TIMING_MAX_CALLS consecutive calls of the
-    command from one read that have the same name, key (argv[1]) and argument count, while
+    command from one read that have the same name, key (argv[1]) and argument count (at most
+    four arguments: the connection checks the types of only those), while
     nothing watches calls one at a time (the gate, the slow log below 1 ms, CLIENT REPLY). It
     returns one reply per call, exactly what the calls would have answered one after another,
     or None without changing anything when they must run one by one (Dragonfly "squashes"

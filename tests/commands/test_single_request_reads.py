@@ -49,22 +49,23 @@ def test_reads_around_one_request_are_answered_as_redis_answers(server, oracle_p
     assert exchange(server.port, CASES[case]) == exchange(oracle_port, CASES[case])
 
 
-def test_a_non_bulk_argument_is_a_protocol_error(server, oracle_port):
-    results = []
-    for port in (server.port, oracle_port):
-        conn = RawConnection(port)
-        conn.send_raw(b"*2\r\n$3\r\nGET\r\n:1\r\n")
-        results.append((conn.read_reply(), conn.closed_by_peer()))
+def answered_then_closed(port: int, data: bytes) -> tuple[bytes, bool]:
+    conn = RawConnection(port)
+    try:
+        conn.send_raw(data)
+        return conn.read_reply(), conn.closed_by_peer()
+    finally:
         conn.close()
-    assert results[0] == results[1]
-    assert results[0][1]
+
+
+def test_a_non_bulk_argument_is_a_protocol_error(server, oracle_port):
+    request = b"*2\r\n$3\r\nGET\r\n:1\r\n"
+    ours, theirs = (answered_then_closed(port, request) for port in (server.port, oracle_port))
+    assert ours == theirs
+    assert ours[1]
 
 
 def test_quit_alone_in_a_read_answers_then_closes(server, oracle_port):
-    results = []
-    for port in (server.port, oracle_port):
-        conn = RawConnection(port)
-        conn.send_raw(b"*1\r\n$4\r\nQUIT\r\n")
-        results.append((conn.read_reply(), conn.closed_by_peer()))
-        conn.close()
-    assert results[0] == results[1] == (b"+OK\r\n", True)
+    request = b"*1\r\n$4\r\nQUIT\r\n"
+    ours, theirs = (answered_then_closed(port, request) for port in (server.port, oracle_port))
+    assert ours == theirs == (b"+OK\r\n", True)
