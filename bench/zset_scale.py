@@ -5,13 +5,15 @@ Two measurements:
 1. handler: the command handlers called directly on an in-process server (no network), so the
    figure is the data structure's cost plus the handler's own;
 2. wire (with --wire, needs redis-benchmark): a Vermilion server in a subprocess, driven by
-   redis-benchmark with random members (``-r``) and pipelining, as a client would see it.
+   redis-benchmark with random members (``-r``) and pipelining, as a client would see it. With
+   --redis, a real redis-server is measured the same way in the same rounds: how much Redis
+   itself slows down on the big set, for reference.
 
 Members are ``member:%012d`` (redis-benchmark's __rand_int__ format) with random scores; ZADD
 adds new members and updates existing ones, ZRANK asks for random existing members.
 
 usage: python bench/zset_scale.py [--big 1000000] [--small 1000] [--ops 200000] [--rounds 10]
-                                  [--wire]
+                                  [--wire [--redis]]
 """
 
 from __future__ import annotations
@@ -110,55 +112,78 @@ def _benchmark(port: int, ops: int, keyspace: int, command: list[str]) -> float:
     return float(output.strip().splitlines()[-1].split(",")[1].strip('"'))
 
 
-def wire_benchmark(small: int, big: int, ops: int, rounds: int) -> None:
+def _start(command: list[str], port: int, workdir: str) -> subprocess.Popen:
+    proc = subprocess.Popen(command, cwd=workdir, stdout=subprocess.DEVNULL,
+                            stderr=subprocess.DEVNULL)
+    deadline = time.time() + 15
+    while True:
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=0.5).close()
+            return proc
+        except OSError:
+            if time.time() > deadline:
+                proc.kill()
+                raise SystemExit(f"{command[0]} did not start")
+            time.sleep(0.05)
+
+
+def _load(port: int, size: int) -> None:
+    with socket.create_connection(("127.0.0.1", port)) as sock:
+        for start in range(0, size, 1000):
+            args = [b"ZADD", b"z%d" % size]
+            for i in range(start, min(start + 1000, size)):
+                args += [b"%d" % random.randrange(10**9), _member(i)]
+            sock.sendall(b"*%d\r\n" % len(args)
+                         + b"".join(b"$%d\r\n%s\r\n" % (len(a), a) for a in args))
+            reply = b""
+            while not reply.endswith(b"\r\n"):
+                reply += sock.recv(100)
+
+
+def wire_benchmark(small: int, big: int, ops: int, rounds: int, with_redis: bool) -> None:
     if shutil.which("redis-benchmark") is None:
         print("wire     skipped: redis-benchmark is not installed")
         return
-    port = _free_port()
+    servers = {"vermilion": [sys.executable, "-m", "vermilion", "--save", ""]}
+    if with_redis:
+        if shutil.which("redis-server") is None:
+            print("wire     redis-server is not installed: Vermilion alone")
+        else:
+            servers["redis"] = ["redis-server", "--save", "", "--appendonly", "no"]
     workdir = tempfile.mkdtemp(prefix="vermilion-zset-scale-")
-    proc = subprocess.Popen([sys.executable, "-m", "vermilion", "--port", str(port), "--save", ""],
-                            cwd=workdir, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    ports: dict[str, int] = {}
+    procs: list[subprocess.Popen] = []
     try:
-        deadline = time.time() + 15
-        while True:
-            try:
-                socket.create_connection(("127.0.0.1", port), timeout=0.5).close()
-                break
-            except OSError:
-                if time.time() > deadline:
-                    raise SystemExit("server did not start")
-                time.sleep(0.05)
-        for size in (small, big):
-            with socket.create_connection(("127.0.0.1", port)) as sock:
-                for start in range(0, size, 1000):
-                    args = [b"ZADD", b"z%d" % size]
-                    for i in range(start, min(start + 1000, size)):
-                        args += [b"%d" % random.randrange(10**9), _member(i)]
-                    sock.sendall(b"*%d\r\n" % len(args)
-                                 + b"".join(b"$%d\r\n%s\r\n" % (len(a), a) for a in args))
-                    reply = b""
-                    while not reply.endswith(b"\r\n"):
-                        reply += sock.recv(100)
-        rates: dict[int, tuple[list[float], list[float]]] = {small: ([], []), big: ([], [])}
+        for name, command in servers.items():
+            ports[name] = port = _free_port()
+            procs.append(_start(command + ["--port", str(port)], port, workdir))
+            for size in (small, big):
+                _load(port, size)
+        # (server, size) -> ZADD rates, ZRANK rates; the servers alternate within each round
+        rates = {(name, size): ([], []) for name in servers for size in (small, big)}
         per_round = max(1000, ops // rounds)
         for _ in range(rounds):
+            for name, port in ports.items():
+                for size in (small, big):
+                    key = f"z{size}"
+                    rates[name, size][0].append(_benchmark(
+                        port, per_round, size, ["ZADD", key, "__rand_int__", "member:__rand_int__"]))
+                    rates[name, size][1].append(_benchmark(
+                        port, per_round, size, ["ZRANK", key, "member:__rand_int__"]))
+        for name in servers:
             for size in (small, big):
-                key = f"z{size}"
-                rates[size][0].append(_benchmark(
-                    port, per_round, size, ["ZADD", key, "__rand_int__", "member:__rand_int__"]))
-                rates[size][1].append(_benchmark(
-                    port, per_round, size, ["ZRANK", key, "member:__rand_int__"]))
-        for size in (small, big):
-            add_rate, rank_rate = (statistics.median(r) for r in rates[size])
-            print(f"wire     {size:>9,} members: ZADD {add_rate:>10,.0f} rps     "
-                  f"ZRANK {rank_rate:>10,.0f} rps")
-        add_small, rank_small = (statistics.median(r) for r in rates[small])
-        add_big, rank_big = (statistics.median(r) for r in rates[big])
-        print(f"wire     slowdown {big:,} vs {small:,}: ZADD {add_small / add_big:.2f}x   "
-              f"ZRANK {rank_small / rank_big:.2f}x")
+                add_rate, rank_rate = (statistics.median(r) for r in rates[name, size])
+                print(f"wire     {name:<9} {size:>9,} members: ZADD {add_rate:>10,.0f} rps     "
+                      f"ZRANK {rank_rate:>10,.0f} rps")
+            add_small, rank_small = (statistics.median(r) for r in rates[name, small])
+            add_big, rank_big = (statistics.median(r) for r in rates[name, big])
+            target = "   (target: within 2x)" if name == "vermilion" else "   (for reference)"
+            print(f"wire     {name:<9} slowdown {big:,} vs {small:,}: ZADD {add_small / add_big:.2f}x   "
+                  f"ZRANK {rank_small / rank_big:.2f}x{target}")
     finally:
-        proc.terminate()
-        proc.wait(10)
+        for proc in procs:
+            proc.terminate()
+            proc.wait(10)
         shutil.rmtree(workdir, ignore_errors=True)
 
 
@@ -169,10 +194,12 @@ def main() -> int:
     parser.add_argument("--ops", type=int, default=200_000)
     parser.add_argument("--rounds", type=int, default=10)
     parser.add_argument("--wire", action="store_true")
+    parser.add_argument("--redis", action="store_true",
+                        help="with --wire: measure a real redis-server the same way, for reference")
     args = parser.parse_args()
     handler_benchmark(args.small, args.big, args.ops, args.rounds)
     if args.wire:
-        wire_benchmark(args.small, args.big, args.ops, args.rounds)
+        wire_benchmark(args.small, args.big, args.ops, args.rounds, args.redis)
     return 0
 
 

@@ -30,6 +30,7 @@ _TABLE_GET = TABLE.get
 # First bytes of RESP elements hiredis returns as bytes although they are not bulk strings.
 _STRINGY_TYPE_BYTES = frozenset(b"+=(|")
 _clock = time.perf_counter_ns
+_time = time.time
 
 # CLIENT REPLY modes. SKIP_NEXT is set by CLIENT REPLY SKIP itself and becomes SKIP once that
 # command is done, so exactly the following command's reply is dropped.
@@ -82,6 +83,7 @@ def _run_each(client: Client, cmd: Command, group: list[list[bytes]]) -> list[by
 class Client(asyncio.Protocol):
     __slots__ = (
         "server",
+        "stats",
         "transport",
         "reader",
         "reader_idle",
@@ -131,6 +133,7 @@ class Client(asyncio.Protocol):
 
     def __init__(self, server: Server) -> None:
         self.server = server
+        self.stats = server.stats  # never replaced (CONFIG RESETSTAT resets it in place)
         self.transport: Any = None
         self.reader = new_reader()
         self.reader_idle = ReaderIdle.for_reader(self.reader)
@@ -206,11 +209,12 @@ class Client(asyncio.Protocol):
     def data_received(self, data: bytes) -> None:
         if self.closing:
             return
-        self.last_interaction = time.time()
-        stats = self.server.stats
+        self.last_interaction = _time()
+        stats = self.stats
         stats.total_net_input_bytes += len(data)
         stats.total_reads_processed += 1
-        if self.exact is not None or (not self.raw_pending and data[0] != 42):
+        raw_pending = self.raw_pending
+        if self.exact is not None or (not raw_pending and data[0] != 42):
             self._exact_received(data)
             return
         if (43 in data or 61 in data or 40 in data or 124 in data) and (
@@ -224,7 +228,6 @@ class Client(asyncio.Protocol):
             # run only then.
             self._switch_to_exact(data)
             return
-        raw_pending = self.raw_pending
         if raw_pending:
             # A request spread over several reads: keep its size under client-query-buffer-limit.
             held = self.input_held + len(data) if len(raw_pending) > 1 else len(raw_pending[0]) + len(data)
@@ -233,14 +236,15 @@ class Client(asyncio.Protocol):
                 return
         reader = self.reader
         reader.feed(data)
-        if raw_pending or self.suspended or self.reader_idle is None or data.find(b"*", 1) >= 0:
+        if raw_pending or self.suspended:
             raw_pending.append(data)
             if not self.suspended:
                 self._run_fast()
             return
-        # Without pipelining a read holds one request (a second "*" ruled that out above): when
-        # hiredis returns one that can run inline and holds nothing more, it runs here, without
-        # _run_fast's bookkeeping for many requests and for bytes kept between reads.
+        # Without pipelining a read holds one request: when hiredis returns one that can run
+        # inline and nothing is left after it (has_data: its read position short of the end),
+        # it runs here, without _run_fast's bookkeeping for many requests and for bytes kept
+        # between reads. Anything else goes on in _run_fast, with this request as its first.
         try:
             argv = reader.gets()
         except hiredis.ProtocolError:
@@ -249,8 +253,7 @@ class Client(asyncio.Protocol):
             return
         if argv.__class__ is list and argv:
             cmd = _TABLE_GET(argv[0])
-            if (cmd is not None and not self.gated and len(argv) in cmd.inline_argc
-                    and self.reader_idle.all_read()):
+            if cmd is not None and not self.gated and len(argv) in cmd.inline_argc and not reader.has_data():
                 for arg in argv:
                     if arg.__class__ is not bytes:
                         break
@@ -262,31 +265,43 @@ class Client(asyncio.Protocol):
 
     def _run_one(self, cmd: Command, argv: list[bytes]) -> None:
         """The one request of a read, known to the inline path: what _run_fast does for it."""
-        server = self.server
         started = _clock()
         try:
             reply = cmd.handler(self, argv)
         except RedisError as exc:
             cmd.failed_calls += 1
-            reply = server.error_reply(exc.args[0])
+            reply = self.server.error_reply(exc.args[0])
         except Exception:
             reply = handler_crashed(self, cmd)
         elapsed = _clock() - started
         cmd.duration_ns += elapsed
         cmd.latency_histogram[elapsed.bit_length()] += 1
+        server = self.server
         if elapsed >= server.slow_command_ns:
             server.observe.command_done(self, cmd, argv, elapsed)
         self.current_command = cmd
-        server.stats.total_commands_processed += 1
-        if not self.reply_mode:
-            if reply is not None:
-                self.out.append(reply)
-        else:
+        self.stats.total_commands_processed += 1
+        if self.reply_mode:
             self._reply_mode_step()
+        elif reply is not None:
+            if self.flush_pending:
+                self.out.append(reply)
+            elif not self.kill_after_reply:
+                # Written at the end of the loop turn, see _run_fast.
+                self.out.append(reply)
+                self.flush_pending = True
+                queue = server.flush_queue
+                if queue:
+                    queue.append(self)
+                else:
+                    server.queue_flush(self)
+                return
+            else:
+                self.out.append(reply)
         if self.kill_after_reply:
             self._write_before_closing()
         elif self.out and not self.flush_pending:
-            self.flush_pending = True  # written at the end of the loop turn, see _run_fast
+            self.flush_pending = True
             server.queue_flush(self)
 
     def _run_fast(self, first: list[bytes] | bool | None = None) -> None:

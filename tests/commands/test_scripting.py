@@ -831,6 +831,15 @@ def test_cmsgpack_round_trip_property(fresh, value):
     fresh.check("EVAL", f"return cjson.encode({{cmsgpack.unpack(cmsgpack.pack({literal}))}})", "0")
 
 
+def test_cjson_encodes_negative_zero_in_tables(fresh):
+    # lupa hands Lua's -0 to Python as the int 0; cjson writes "-0" in arrays and objects.
+    for script in ("return cjson.encode({cjson.decode(ARGV[1])})",
+                   "return cjson.encode({a = cjson.decode(ARGV[1]), b = 0, c = {1, -0.0}})",
+                   "return cjson.encode({0, 1, cjson.decode(ARGV[1]), 0})"):
+        fresh.check("EVAL", script, "0", "-0")
+        fresh.check("EVAL", script, "0", "0")
+
+
 @FIXTURE_SETTINGS
 @given(text=st.text(alphabet=' {}[]":,0123456789.eE+-tfnrulas\\\\/', max_size=30))
 def test_cjson_decode_property(fresh, text):

@@ -21,8 +21,6 @@ MAX_FAST_ELEMENTS = 1024 * 1024
 # long long maxelements; redisReadTask **task; int tasks; int ridx; ...  hiredis-py's Reader
 # object holds the redisReader* after its header. A redisReadTask starts with its int type.
 _READER_POINTER = 2 * ctypes.sizeof(ctypes.c_void_p)
-_POS = 136 + ctypes.sizeof(ctypes.c_size_t)
-_LEN = _POS + ctypes.sizeof(ctypes.c_size_t)
 _MAXBUF = 136 + 3 * ctypes.sizeof(ctypes.c_size_t)
 _MAXELEMENTS = _MAXBUF + ctypes.sizeof(ctypes.c_size_t)
 _TASKS = _MAXELEMENTS + ctypes.sizeof(ctypes.c_longlong)
@@ -78,17 +76,7 @@ def _task_layout_ok() -> bool:
         probe.feed(b"$1\r\nk\r\n")
         if probe.gets() != [b"GET", b"k"] or probe.gets() is not False:
             return False
-        if index.value != 0 or root_type.value != -1:
-            return False
-        # The buffer's read position and length (ReaderIdle.all_read): 14 of 18 bytes read.
-        pointer = _reader_struct(probe)
-        probe.feed(b"*1\r\n$4\r\nPING\r\n*1\r\n")
-        position = ctypes.c_size_t.from_address(pointer + _POS)
-        length = ctypes.c_size_t.from_address(pointer + _LEN)
-        if probe.gets() != [b"PING"] or length.value - position.value != 4:
-            return False
-        probe.feed(b"$4\r\nPING\r\n")
-        return probe.gets() == [b"PING"] and position.value == length.value
+        return index.value == 0 and root_type.value == -1
     except Exception:
         return False
 
@@ -118,14 +106,11 @@ class ReaderIdle:
     byte). Two reads of C ints; unavailable (None from ``for_reader``) if the layout differs.
     """
 
-    __slots__ = ("reader", "index", "root_type", "position", "length")
+    __slots__ = ("reader", "index", "root_type")
 
     def __init__(self, reader: hiredis.Reader) -> None:
         self.reader = reader  # the views read its memory: it must outlive them
         self.index, self.root_type = _idle_probe(reader)
-        pointer = _reader_struct(reader)
-        self.position = ctypes.c_size_t.from_address(pointer + _POS)
-        self.length = ctypes.c_size_t.from_address(pointer + _LEN)
 
     @staticmethod
     def for_reader(reader: hiredis.Reader) -> ReaderIdle | None:
@@ -134,12 +119,6 @@ class ReaderIdle:
     def holds_nothing(self) -> bool:
         index = self.index.value
         return index == -1 or (index == 0 and self.root_type.value == -1)
-
-    def all_read(self) -> bool:
-        """Right after gets() returned a request: whether its end was the last byte fed.
-        hiredis leaves its read position at the end of what it returned (or, once past 1 KB,
-        drops the bytes read and starts again at 0): equal to the length when nothing is left."""
-        return self.position.value == self.length.value
 
 
 __all__ = ["new_reader", "ReaderIdle", "MAX_FAST_ELEMENTS"]

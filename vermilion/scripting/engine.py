@@ -203,6 +203,8 @@ class LuaEngine:
             attribute_filter=_deny_attributes,
         )
         self.runtime = runtime
+        # cjson's test for -0 in a table (libs.cjson), compiled on first use.
+        self.negative_zero_test: Any = None
         # Callables stored in Lua must not hold the engine strongly: the Lua state would keep
         # its own runtime alive (a cycle Python's collector cannot see), leaking every state
         # SCRIPT FLUSH replaces.

@@ -206,7 +206,11 @@ class CJson:
                 for index in range(1, length + 1):
                     if index > 1:
                         out.append(b",")
-                    self._append(value[index], depth, out)
+                    item = value[index]
+                    if item == 0 and item.__class__ is int and self._negative_zero(value, index):
+                        out.append(b"-0")
+                    else:
+                        self._append(item, depth, out)
                 out.append(b"]")
             else:
                 out.append(b"{")
@@ -223,8 +227,21 @@ class CJson:
                     else:
                         raise self._fail(lua_type_name(key), b"table key must be a number or string")
                     out.append(b":")
-                    self._append(item, depth, out)
+                    if item == 0 and item.__class__ is int and self._negative_zero(value, key):
+                        out.append(b"-0")
+                    else:
+                        self._append(item, depth, out)
                 out.append(b"}")
+
+    def _negative_zero(self, table: Any, key: Any) -> bool:
+        """Whether ``table[key]`` is -0: lupa hands Lua numbers with an integral value to Python
+        as ints, which have no negative zero, and cjson writes one as "-0"."""
+        engine = self.engine
+        test = engine.negative_zero_test
+        if test is None:
+            test = engine.negative_zero_test = engine.runtime.eval(
+                "function(t, k) local v = t[k] return v == 0 and 1 / v < 0 end")
+        return test(table, key)
 
     def _array_length(self, table: Any) -> int:
         """lua_array_length: the array size, 0 (an object) or the sparse-array error."""
