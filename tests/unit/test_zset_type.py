@@ -405,6 +405,9 @@ def test_sorted_pairs_match_a_sorted_list(load, initial, actions, probes):
             assert pairs.bisect_right((score, member)) == expected
             assert pairs.bisect_left((score,)) == _model_bisect_left(model, (score,))
             assert pairs.bisect_right((score,)) == _model_bisect_left(model, (score,))
+        for rank, (score, member) in enumerate(model):
+            # A member known to be present (ZRANK), alone on its score or among equal ones.
+            assert pairs.rank_of(score, member, True) == rank
         copy = pairs.copy()
         if model:
             copy.pop(0)

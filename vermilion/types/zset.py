@@ -430,9 +430,9 @@ class SortedPairs:
         """Rank of the first pair > ``probe``."""
         return self._bisect(probe[0], probe[1] if len(probe) > 1 else None, True)
 
-    def rank_of(self, score: float, member: bytes) -> int:
+    def rank_of(self, score: float, member: bytes, present: bool = False) -> int:
         """Rank of the first pair >= (score, member): the rank of that pair when present. The
-        hot path of ZRANK and ZADD, written out in full."""
+        hot path of ZRANK, written out in full. ``present``: the pair is known to be there."""
         maxes = self.max_scores
         chunk = bisect_left(maxes, score)
         if chunk == len(maxes):
@@ -443,7 +443,10 @@ class SortedPairs:
                 return self.size
         scores = self.scores[chunk]
         index = bisect_left(scores, score)
-        if scores[index] == score:
+        # A present pair whose score no other member of its chunk has is at ``index``: reading
+        # its member (a cache miss or two on a big set) is only needed among equal scores.
+        if scores[index] == score and not (
+                present and (index + 1 == len(scores) or scores[index + 1] != score)):
             members = self.members[chunk]
             if members[index] != member:
                 # Equal scores: order by member within their run.
@@ -729,7 +732,7 @@ class ZSet:
         score = self.scores.get(member)
         if score is None:
             return None
-        return self.order.rank_of(score, member)
+        return self.order.rank_of(score, member, True)
 
     def random_pair(self) -> tuple[float, bytes]:
         order = self.order
