@@ -94,3 +94,49 @@ def test_huge_bulk_length_is_refused_at_once():
     client.data_received(b"*2\r\n$3\r\nGET\r\n$1073741824\r\n")
     assert bytes(transport.data) == b"-ERR Protocol error: invalid bulk length\r\n"
     assert transport.closed
+
+
+class BackedUpTransport(FakeTransport):
+    """A socket the peer stopped reading: every write goes over the high-water mark."""
+
+    def __init__(self, client: Client, buffered: int) -> None:
+        super().__init__()
+        self.client = client
+        self.buffered = buffered
+        self.aborted = False
+        self.reading_paused = False
+
+    def write(self, data: bytes) -> None:
+        super().write(data)
+        self.buffered += len(data)
+        self.client.pause_writing()
+
+    def get_write_buffer_size(self) -> int:
+        return self.buffered
+
+    def abort(self) -> None:
+        self.aborted = True
+
+    def pause_reading(self) -> None:
+        self.reading_paused = True
+
+
+def test_a_lone_reply_written_at_the_turn_end_is_held_to_the_output_limits():
+    # Server.flush_queued writes a client's one reply itself (the -P 1 case): the write that
+    # takes the client over its limit must drop it, and one over the flow-control mark must
+    # pause its reading, as Client.flush does.
+    for limit, buffered, dropped in (("normal 1mb 0 0", 2 << 20, True),
+                                     ("normal 0 0 0", 65 << 20, False)):
+        server = Server()
+        server.config.set("client-output-buffer-limit", limit)
+        client = Client(server)
+        transport = BackedUpTransport(client, buffered)
+        client.connection_made(transport)
+        client.out.append(b"+PONG\r\n")
+        client.flush_pending = True
+        server.flush_queue.append(client)
+        server.flush_queued()
+        assert bytes(transport.data) == b"+PONG\r\n"
+        assert transport.aborted is dropped and client.closing is dropped
+        assert transport.reading_paused is not dropped
+        assert (server.stats.total_net_output_bytes, server.stats.total_writes_processed) == (7, 1)
