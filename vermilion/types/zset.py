@@ -23,6 +23,7 @@ from bisect import bisect_left, bisect_right
 from collections.abc import Iterable
 from decimal import Decimal
 from fractions import Fraction
+from itertools import accumulate
 
 from . import listpack
 
@@ -273,8 +274,11 @@ def listpack_score_text(score: float) -> bytes:
 
 # -- the ordered index -----------------------------------------------------------------------
 
-# A chunk splits in two when it grows past twice this many pairs.
-_LOAD = 1024
+# A chunk splits in two when it grows past twice this many pairs. Smaller chunks make a change
+# move fewer bytes (an insert or delete shifts half a chunk's scores and members, cold memory on
+# a big set: ZADD moving a member of a million-member set took 19% less time at 512 than at
+# 1024), larger ones make the chunk index, rebuilt after each split, shorter.
+_LOAD = 512
 
 
 class SortedPairs:
@@ -377,15 +381,13 @@ class SortedPairs:
         return total
 
     def _build_tree(self) -> array:
-        count = len(self.members)
-        sizes = [0] * (count + 1)
-        for position, chunk in enumerate(self.members, 1):
-            sizes[position] += len(chunk)
-            parent = position + (position & -position)
-            if parent <= count:
-                sizes[parent] += sizes[position]
+        # Node i of a Fenwick tree sums the sizes of chunks (i & (i - 1), i]: a difference of
+        # two prefix sums, which accumulate computes at C speed.
+        prefix = list(accumulate(map(len, self.members), initial=0))
+        sizes = [prefix[node] - prefix[node & (node - 1)] for node in range(1, len(prefix))]
         # Contiguous 64-bit counts: a walk up the tree touches few cache lines.
-        tree = self.tree = array("q", sizes)
+        tree = self.tree = array("q", [0])
+        tree.extend(sizes)
         return tree
 
     def _tree_add(self, chunk: int, delta: int) -> None:
