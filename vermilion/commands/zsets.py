@@ -242,11 +242,14 @@ def zadd(client, argv):
         return _zadd_generic(client, argv, False)
     # One score/member pair and no options: the common case, kept short.
     arg = argv[2]
-    if not arg or arg[0] in _ZADD_OPTION_LETTERS:
-        return _zadd_generic(client, argv, False)
-    score = float(arg) if len(arg) < 16 and arg.isdigit() else parse_double(arg)
-    if score is None:
-        raise RedisError(NOT_FLOAT)
+    if arg.isdigit() and len(arg) < 16:
+        score = float(arg)  # digits only: neither an option nor a bad score
+    else:
+        if not arg or arg[0] in _ZADD_OPTION_LETTERS:
+            return _zadd_generic(client, argv, False)
+        score = parse_double(arg)
+        if score is None:
+            raise RedisError(NOT_FLOAT)
     db = client.db
     key = argv[1]
     member = argv[3]
