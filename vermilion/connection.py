@@ -252,12 +252,15 @@ class Client(asyncio.Protocol):
             self._recover(0, 0)
             return
         if argv.__class__ is list and argv:
-            cmd = _TABLE_GET(argv[0])
-            if cmd is not None and not self.gated and len(argv) in cmd.inline_argc and not reader.has_data():
-                for arg in argv:
-                    if arg.__class__ is not bytes:
-                        break
-                else:
+            # Every element a bulk string first: a nested array or map as the command name would
+            # not even be hashable. _run_fast hands anything else to the exact parser.
+            for arg in argv:
+                if arg.__class__ is not bytes:
+                    break
+            else:
+                cmd = _TABLE_GET(argv[0])
+                if (cmd is not None and not self.gated and len(argv) in cmd.inline_argc
+                        and not reader.has_data()):
                     self._run_one(cmd, argv)
                     return
         raw_pending.append(data)

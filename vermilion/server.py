@@ -354,9 +354,19 @@ class Server:
         from .startup import open_listeners
 
         self.loop = asyncio.get_running_loop()
+        self.loop.set_exception_handler(self._loop_exception)
         await open_listeners(self)
         await metrics.start(self)  # the Prometheus endpoint, when metrics-port is set
         self.cron_handle = self.loop.call_later(1.0 / max(1, self.config.hz), self.cron)
+
+    def _loop_exception(self, loop: asyncio.AbstractEventLoop, context: dict) -> None:
+        """An exception escaped a callback: a bug (socket errors never get here), after which
+        asyncio closes the connection involved. Its report (with the traceback) goes to stderr,
+        which a daemonized server has closed, so the server's own log says it too, as it does
+        for a handler that crashed."""
+        loop.default_exception_handler(context)
+        self.log("warning", f"Internal error in the event loop: {context.get('message')} "
+                            f"({context.get('exception')!r})")
 
     async def close(self) -> None:
         if self.cron_handle is not None:

@@ -132,3 +132,24 @@ def test_random_pipelines_split_anywhere(fuzz_server, seed):
         except (socket.timeout, ConnectionResetError, BrokenPipeError):
             pass
     assert_healthy(fuzz_server, received)
+
+
+def test_an_exception_escaping_a_callback_is_logged_as_an_internal_error(tmp_path, monkeypatch):
+    # A bug in the connection's read path (bench/fuzz.py once met one) closes that connection
+    # through asyncio's exception handler; the server's log must say so for the fuzzers to see.
+    import vermilion.connection
+
+    logfile = tmp_path / "vermilion.log"
+    srv = start_server(logfile=str(logfile))
+    try:
+        def broken_lookup(name):
+            raise TypeError("planted")
+
+        monkeypatch.setattr(vermilion.connection, "_TABLE_GET", broken_lookup)
+        exchange(srv.port, b"*1\r\n$4\r\nPING\r\n", timeout=0.5)
+        monkeypatch.undo()
+        assert exchange(srv.port, b"*1\r\n$4\r\nPING\r\n").startswith(b"+PONG\r\n")
+    finally:
+        srv.stop()
+    assert "Internal error in the event loop" in logfile.read_text(errors="replace")
+    assert "TypeError('planted')" in logfile.read_text(errors="replace")
