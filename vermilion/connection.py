@@ -16,7 +16,14 @@ import hiredis
 
 from .dispatch import execute, handler_crashed
 from .errors import ProtocolError, RedisError
-from .limits import check_output, output_drained, output_refused, query_buffer_exceeded, yield_reading
+from .limits import (
+    CHECKED_WRITE_BYTES,
+    check_output,
+    output_drained,
+    output_refused,
+    query_buffer_exceeded,
+    yield_reading,
+)
 from .registry import TABLE
 from .resp.fast import ReaderIdle, new_reader
 from .resp.reader import ExactParser
@@ -287,25 +294,18 @@ class Client(asyncio.Protocol):
         if self.reply_mode:
             self._reply_mode_step()
         elif reply is not None:
-            if self.flush_pending:
-                self.out.append(reply)
-            elif not self.kill_after_reply:
-                # Written at the end of the loop turn, see _run_fast.
-                self.out.append(reply)
-                self.flush_pending = True
-                queue = server.flush_queue
-                if queue:
-                    queue.append(self)
-                else:
-                    server.queue_flush(self)
-                return
-            else:
-                self.out.append(reply)
+            self.out.append(reply)
         if self.kill_after_reply:
             self._write_before_closing()
         elif self.out and not self.flush_pending:
+            # Written at the end of the loop turn, see _run_fast. Other clients' replies are
+            # usually queued already, and then queue_flush has nothing more to do than this.
             self.flush_pending = True
-            server.queue_flush(self)
+            queue = server.flush_queue
+            if queue:
+                queue.append(self)
+            else:
+                server.queue_flush(self)
 
     def _run_fast(self, first: list[bytes] | bool | None = None) -> None:
         """Run every complete request hiredis holds, then write all the replies at once.
@@ -369,7 +369,7 @@ class Client(asyncio.Protocol):
                     runs_timed = slow_ns >= RUN_TIMING_FLOOR_NS
                     started = clock()
                 else:
-                    if cmd.run_handler is not None and len(argv) < 5 and runs_timed and not self.reply_mode:
+                    if cmd.run_argc and len(argv) == cmd.run_argc and runs_timed and not self.reply_mode:
                         # The calls that repeat this one (name, key, argument count) run as a group.
                         group_start = len(batch) - 1
                         name = argv[0]
@@ -651,7 +651,7 @@ class Client(asyncio.Protocol):
         out = self.out
         if out:
             data = out[0] if len(out) == 1 else b"".join(out)
-            if (self.write_blocked or len(data) > 65536) and output_refused(self, len(data)):
+            if (self.write_blocked or len(data) > CHECKED_WRITE_BYTES) and output_refused(self, len(data)):
                 return
             self.transport.write(data)
             out.clear()
@@ -676,7 +676,7 @@ class Client(asyncio.Protocol):
                 self.flush_pending = True
                 self.server.queue_flush(self)
                 return
-            if (self.write_blocked or len(data) > 65536) and output_refused(self, len(data)):
+            if (self.write_blocked or len(data) > CHECKED_WRITE_BYTES) and output_refused(self, len(data)):
                 return
             self.transport.write(data)
             stats = self.server.stats

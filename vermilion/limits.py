@@ -43,6 +43,10 @@ PROTECTED_MODE_DENIED = (
 # client sending a whole large pipeline before reading any reply is never held up.
 FLOW_CONTROL_PENDING = 64 * 1024 * 1024
 
+# A write of more bytes than this is checked against the client's output limits before it is
+# made (output_refused); smaller ones only while the socket is backed up (check_output after).
+CHECKED_WRITE_BYTES = 65536
+
 # Client classes of client-output-buffer-limit (Redis's getClientType).
 CLASS_NORMAL, CLASS_REPLICA, CLASS_PUBSUB = "normal", "slave", "pubsub"
 

@@ -56,6 +56,7 @@ class Command:
         "latency_histogram",
         "untracked_calls",
         "run_handler",
+        "run_argc",
     )
 
     def __init__(self, full_name: str, info: list, docs: dict, parent: Command | None) -> None:
@@ -84,8 +85,10 @@ class Command:
         self.is_admin = "admin" in self.flags
         self.fast = "fast" in self.flags  # O(1) or O(log N): its calls may be timed in runs
         # Optional: runs a group of pipelined calls with the same name, key and argument count
-        # at once, or returns None when they must run one by one (see ``run_of``).
+        # at once, or returns None when they must run one by one (see ``run_of``). run_argc is
+        # the argument count its calls must have (0 without a run handler: no call has it).
         self.run_handler: RunHandler | None = None
+        self.run_argc = 0
         self.id = 0
         # True when the connection's inline fast path must send this command through the full
         # gate (containers of subcommands; server-wide checks such as OOM, see refresh_gates).
@@ -211,12 +214,13 @@ def command(full_name: str) -> Callable[[Handler], Handler]:
     return bind
 
 
-def run_of(full_name: str) -> Callable[[RunHandler], RunHandler]:
-    """Bind the decorated function as the run handler of ``full_name``.
+def run_of(full_name: str, argc: int) -> Callable[[RunHandler], RunHandler]:
+    """Bind the decorated function as the run handler of ``full_name`` called with ``argc``
+    arguments, command name included.
 
     The connection's fast path hands it up to RUN_TIMING_MAX_CALLS consecutive calls of the
-    command from one read that have the same name, key (argv[1]) and argument count (at most
-    four arguments: the connection checks the types of only those), while
+    command from one read that have the same name, key (argv[1]) and ``argc`` arguments (at
+    most four: the connection checks the types of only those), while
     nothing watches calls one at a time (the gate, the slow log below 1 ms, CLIENT REPLY). It
     returns one reply per call, exactly what the calls would have answered one after another,
     or None without changing anything when they must run one by one (Dragonfly "squashes"
@@ -224,9 +228,10 @@ def run_of(full_name: str) -> Callable[[RunHandler], RunHandler]:
 
     def bind(run_handler: RunHandler) -> RunHandler:
         cmd = COMMANDS[full_name]
-        if cmd.first_key != 1 or not cmd.fast:
-            raise RuntimeError(f"{full_name!r} cannot have a run handler")
+        if cmd.first_key != 1 or not cmd.fast or not 2 <= argc <= 4:
+            raise RuntimeError(f"{full_name!r} cannot have a run handler for {argc} arguments")
         cmd.run_handler = run_handler
+        cmd.run_argc = argc
         return run_handler
 
     return bind

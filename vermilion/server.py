@@ -223,7 +223,7 @@ class Server:
                 # One reply per client is the common case without pipelining: Client.flush
                 # written out for it, with the byte counts added up once for the turn.
                 data = out[0]
-                if len(data) <= 65536:
+                if len(data) <= limits.CHECKED_WRITE_BYTES:
                     client.transport.write(data)
                     out.clear()
                     written += len(data)

@@ -152,12 +152,12 @@ def hset(client, argv):
     return integer(_hset(client, argv, "hset"))
 
 
-@run_of("hset")
+@run_of("hset", 4)
 def hset_run(client, group):
     key = group[0][1]
     db = client.db
     value = db.value_for_run(key, HashValue)
-    if value is None or len(group[0]) != 4:
+    if value is None:
         return None
     fields = value.fields
     replies = []

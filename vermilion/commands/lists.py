@@ -234,7 +234,7 @@ def _push_run(client, group, left: bool) -> list[bytes] | None:
     """LPUSH / RPUSH of one element, repeated, on an existing list."""
     key = group[0][1]
     value = client.db.value_for_run(key, ListValue)
-    if value is None or len(group[0]) != 3:
+    if value is None:
         return None
     if left:
         value.push_head_many(_encoded_elements(group))
@@ -245,12 +245,12 @@ def _push_run(client, group, left: bool) -> list[bytes] | None:
     return [b":%d\r\n" % each for each in range(length - len(group) + 1, length + 1)]
 
 
-@run_of("lpush")
+@run_of("lpush", 3)
 def lpush_run(client, group):
     return _push_run(client, group, LEFT)
 
 
-@run_of("rpush")
+@run_of("rpush", 3)
 def rpush_run(client, group):
     return _push_run(client, group, RIGHT)
 
@@ -376,19 +376,19 @@ def _pop_run(client, group, left: bool) -> list[bytes] | None:
     """LPOP / RPOP without a count, repeated, on a list they do not empty."""
     key = group[0][1]
     value = client.db.value_for_run(key, ListValue)
-    if value is None or len(group[0]) != 2 or len(value.items) - value.head <= len(group):
+    if value is None or len(value.items) - value.head <= len(group):
         return None
     popped = value.pop_many(left, len(group))
     client.db.ran(key, len(group))
     return popped
 
 
-@run_of("lpop")
+@run_of("lpop", 2)
 def lpop_run(client, group):
     return _pop_run(client, group, LEFT)
 
 
-@run_of("rpop")
+@run_of("rpop", 2)
 def rpop_run(client, group):
     return _pop_run(client, group, RIGHT)
 

@@ -139,12 +139,12 @@ def sadd(client, argv):
     return integer(added)
 
 
-@run_of("sadd")
+@run_of("sadd", 3)
 def sadd_run(client, group):
     key = group[0][1]
     db = client.db
     value = db.value_for_run(key, RedisSet)
-    if value is None or len(group[0]) != 3:
+    if value is None:
         return None
     replies = []
     added = 0

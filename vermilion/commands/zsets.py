@@ -303,12 +303,12 @@ def zadd(client, argv):
     return ONE
 
 
-@run_of("zadd")
+@run_of("zadd", 4)
 def zadd_run(client, group):
     key = group[0][1]
     db = client.db
     zset = db.value_for_run(key, ZSet)
-    if zset is None or len(group[0]) != 4:
+    if zset is None:
         return None
     pairs = []
     for _, _, arg, member in group:

@@ -206,11 +206,7 @@ class CJson:
                 for index in range(1, length + 1):
                     if index > 1:
                         out.append(b",")
-                    item = value[index]
-                    if item == 0 and item.__class__ is int and self._negative_zero(value, index):
-                        out.append(b"-0")
-                    else:
-                        self._append(item, depth, out)
+                    self._append_entry(value, index, value[index], depth, out)
                 out.append(b"]")
             else:
                 out.append(b"{")
@@ -227,21 +223,23 @@ class CJson:
                     else:
                         raise self._fail(lua_type_name(key), b"table key must be a number or string")
                     out.append(b":")
-                    if item == 0 and item.__class__ is int and self._negative_zero(value, key):
-                        out.append(b"-0")
-                    else:
-                        self._append(item, depth, out)
+                    self._append_entry(value, key, item, depth, out)
                 out.append(b"}")
 
-    def _negative_zero(self, table: Any, key: Any) -> bool:
-        """Whether ``table[key]`` is -0: lupa hands Lua numbers with an integral value to Python
-        as ints, which have no negative zero, and cjson writes one as "-0"."""
-        engine = self.engine
-        test = engine.negative_zero_test
-        if test is None:
-            test = engine.negative_zero_test = engine.runtime.eval(
-                "function(t, k) local v = t[k] return v == 0 and 1 / v < 0 end")
-        return test(table, key)
+    def _append_entry(self, table: Any, key: Any, item: Any, depth: int, out: list[bytes]) -> None:
+        """``item``, found at ``table[key]``. lupa hands Lua numbers with an integral value to
+        Python as ints, which have no negative zero: a 0 is checked in Lua, and cjson writes -0
+        as "-0"."""
+        if item.__class__ is int and item == 0:
+            engine = self.engine
+            test = engine.negative_zero_test
+            if test is None:
+                test = engine.negative_zero_test = engine.runtime.eval(
+                    "function(t, k) local v = t[k] return v == 0 and 1 / v < 0 end")
+            if test(table, key):
+                out.append(b"-0")
+                return
+        self._append(item, depth, out)
 
     def _array_length(self, table: Any) -> int:
         """lua_array_length: the array size, 0 (an object) or the sparse-array error."""
