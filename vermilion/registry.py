@@ -222,8 +222,9 @@ def run_of(full_name: str, argc: int) -> Callable[[RunHandler], RunHandler]:
     command from one read that have the same name, key (argv[1]) and ``argc`` arguments (at
     most four: the connection checks the types of only those), while
     nothing watches calls one at a time (the gate, the slow log below 1 ms, CLIENT REPLY). It
-    returns one reply per call, exactly what the calls would have answered one after another,
-    or None without changing anything when they must run one by one (Dragonfly "squashes"
+    returns the calls' replies, exactly what they would have answered one after another, as a
+    list of byte strings in order (one per call, or several replies joined into one piece), or
+    None without changing anything when they must run one by one (Dragonfly "squashes"
     pipelined commands in the same spirit)."""
 
     def bind(run_handler: RunHandler) -> RunHandler:
