@@ -31,12 +31,13 @@ import socket
 import subprocess
 import sys
 import tempfile
-import time
 from collections.abc import Callable
 
 import hiredis
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, ROOT)
+from bench.compare import free_port, wait_port  # noqa: E402
 
 KEYS = [b"l1", b"l2", b"s1", b"s2", b"h1", b"z1", b"z2", b"str", b"nokey"]
 VALUES = [b"a", b"b", b"c", b"1", b"2", b"10", b"-1", b"0", b"", b"x" * 70, b"3.5", b"-inf",
@@ -48,22 +49,6 @@ UNORDERED = {b"SINTER", b"SUNION", b"SDIFF", b"HGETALL", b"SMEMBERS", b"HKEYS", 
 RANDOM = {b"SRANDMEMBER", b"HRANDFIELD", b"ZRANDMEMBER", b"SPOP"}
 SCANS = {b"HSCAN", b"SSCAN", b"ZSCAN"}
 STALE_ERRNO = ("error", "ERR One or more scores can't be converted into double")
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def wait_port(port: int) -> None:
-    for _ in range(300):
-        try:
-            socket.create_connection(("127.0.0.1", port), timeout=1).close()
-            return
-        except OSError:
-            time.sleep(0.05)
-    raise SystemExit(f"no server on port {port}")
 
 
 class Connection:
