@@ -11,9 +11,11 @@ if [ ! -x "$venv/bin/python" ]; then
 fi
 spec="$root"
 [ -n "$extras" ] && spec="$root[$extras]"
-# Reinstall only when the dependency list or the extras changed.
+# Reinstall only when the dependency list, the extras or the compiled lane's sources changed
+# (the install compiles vermilion/connection.py in place, see setup.py).
 stamp="$venv/.vermilion-installed"
-want="$(sha256sum "$root/pyproject.toml" | cut -d' ' -f1) $extras"
+want="$(cat "$root/pyproject.toml" "$root/setup.py" "$root/vermilion/connection.py" \
+    "$root/vermilion/connection.pxd" | sha256sum | cut -d' ' -f1) $extras"
 if [ ! -f "$stamp" ] || ! grep -qxF "$want" "$stamp"; then
     "$venv/bin/python" -m pip install --quiet --disable-pip-version-check -e "$spec"
     echo "$want" >> "$stamp"

@@ -3,11 +3,15 @@
 Knows nothing of data types. The fast path feeds hiredis and runs each complete request as it
 comes out; everything unusual (inline commands, malformed input, requests hiredis reads
 differently from Redis) is handed to the exact parser in ``resp.reader``.
+
+This module is the connection lane: when a C compiler is at hand, installing the package
+compiles it with Cython, typed by ``connection.pxd`` (Client becomes an extension type whose
+fields the lane reads directly). The source stays plain Python and runs as it is without a
+compiler or under VERMILION_PURE=1; see docs/architecture.md, "The compiled lane".
 """
 
 from __future__ import annotations
 
-import asyncio
 import time
 from itertools import chain
 from typing import TYPE_CHECKING, Any
@@ -38,6 +42,8 @@ _TABLE_GET = TABLE.get
 _STRINGY_TYPE_BYTES = frozenset(b"+=(|")
 _clock = time.perf_counter_ns
 _time = time.time
+# True when this module runs compiled (an extension module's file is the shared library).
+COMPILED = not __file__.endswith((".py", ".pyc"))
 
 # CLIENT REPLY modes. SKIP_NEXT is set by CLIENT REPLY SKIP itself and becomes SKIP once that
 # command is done, so exactly the following command's reply is dropped.
@@ -87,7 +93,9 @@ def _run_each(client: Client, cmd: Command, group: list[list[bytes]]) -> list[by
     return replies
 
 
-class Client(asyncio.Protocol):
+class Client:
+    """An asyncio protocol: uvloop and asyncio call the methods below."""
+
     __slots__ = (
         "server",
         "stats",
@@ -212,6 +220,11 @@ class Client(asyncio.Protocol):
         self.closing = True
         self.interrupted = True
         self.server.client_disconnected(self)
+
+    def eof_received(self) -> None:
+        # The peer shut its side down; returning None lets the transport close (Redis sees a
+        # read of 0 bytes and frees the client).
+        return None
 
     def data_received(self, data: bytes) -> None:
         if self.closing:
@@ -730,6 +743,33 @@ class Client(asyncio.Protocol):
 
     def describe(self) -> str:
         return self.server.client_info_line(self)
+
+
+def write_queued(queue: list[Client], stats: Any) -> None:
+    """Write out the replies of the clients in ``queue``, which waited for the end of the loop
+    turn (Server.flush_queued); part of the lane so that the compiled build reads the clients'
+    fields directly."""
+    written = writes = 0
+    for client in queue:
+        client.flush_pending = False
+        out = client.out
+        if len(out) == 1 and not (client.closing or client.write_blocked or client.kill_after_reply):
+            # One reply per client is the common case without pipelining: Client.flush written
+            # out for it, with the byte counts added up once for the turn.
+            data = out[0]
+            if len(data) <= CHECKED_WRITE_BYTES:
+                client.transport.write(data)
+                out.clear()
+                written += len(data)
+                writes += 1
+                if client.write_blocked:  # this write went over the high-water mark
+                    check_output(client)
+                continue
+        if not client.closing:
+            client.flush()
+    if writes:
+        stats.total_net_output_bytes += written
+        stats.total_writes_processed += writes
 
 
 def _ends_with_request(chunk: bytes, argv: list) -> bool:

@@ -16,7 +16,7 @@ from . import __version__
 from . import eviction, limits, metrics, observe
 from .blocking import BlockingState
 from .config import Config
-from .connection import Client
+from .connection import Client, write_queued
 from .errors import error_code
 from .keyspace.db import Db, now_ms
 from .notify import NOTIFY_EXPIRED, notify
@@ -215,28 +215,7 @@ class Server:
         if self.before_reply_write is not None:
             self.before_reply_write()
         queue, self.flush_queue = self.flush_queue, []
-        written = writes = 0
-        for client in queue:
-            client.flush_pending = False
-            out = client.out
-            if len(out) == 1 and not (client.closing or client.write_blocked or client.kill_after_reply):
-                # One reply per client is the common case without pipelining: Client.flush
-                # written out for it, with the byte counts added up once for the turn.
-                data = out[0]
-                if len(data) <= limits.CHECKED_WRITE_BYTES:
-                    client.transport.write(data)
-                    out.clear()
-                    written += len(data)
-                    writes += 1
-                    if client.write_blocked:  # this write went over the high-water mark
-                        limits.check_output(client)
-                    continue
-            if not client.closing:
-                client.flush()
-        if writes:
-            stats = self.stats
-            stats.total_net_output_bytes += written
-            stats.total_writes_processed += writes
+        write_queued(queue, self.stats)
 
     def client_connected(self, client: Client) -> None:
         transport = client.transport
