@@ -6,9 +6,30 @@
 import cython
 
 
+cdef class Stats:
+    cdef public object total_connections_received
+    cdef public object total_commands_processed
+    cdef public object rejected_connections
+    cdef public object expired_keys
+    cdef public object expired_stale_perc
+    cdef public object expired_time_cap_reached_count
+    cdef public object expire_cycle_cpu_milliseconds
+    cdef public object evicted_keys
+    cdef public object evicted_clients
+    cdef public object keyspace_hits
+    cdef public object keyspace_misses
+    cdef public object total_error_replies
+    cdef public object unexpected_error_replies
+    cdef public object total_net_input_bytes
+    cdef public object total_net_output_bytes
+    cdef public object total_reads_processed
+    cdef public object total_writes_processed
+    cdef public object error_codes
+
+
 cdef class Client:
     cdef public object server
-    cdef public object stats
+    cdef public Stats stats
     cdef public object transport
     cdef public object reader
     cdef public object reader_idle
@@ -55,7 +76,7 @@ cdef class Client:
     cdef public object obuf_soft_since
     cdef public object input_held
 
-    @cython.locals(raw_pending=list, held=Py_ssize_t)
+    @cython.locals(raw_pending=list, held=Py_ssize_t, stats=Stats)
     cpdef data_received(self, data)
 
     cdef _run_one(self, cmd, list argv)
@@ -65,5 +86,5 @@ cdef class Client:
     cdef _run_fast(self, first=*)
 
 
-@cython.locals(client=Client, out=list, written=Py_ssize_t, writes=Py_ssize_t)
-cpdef write_queued(list queue, stats)
+@cython.locals(client=Client, stats=Stats, out=list, written=Py_ssize_t, writes=Py_ssize_t)
+cpdef write_queued(list queue, Stats stats)

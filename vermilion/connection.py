@@ -93,6 +93,40 @@ def _run_each(client: Client, cmd: Command, group: list[list[bytes]]) -> list[by
     return replies
 
 
+class Stats:
+    """INFO stats counters; CONFIG RESETSTAT zeroes them. Kept in the lane, which counts reads,
+    writes and commands for every request (an extension type in the compiled build)."""
+
+    __slots__ = (
+        "total_connections_received",
+        "total_commands_processed",
+        "rejected_connections",
+        "expired_keys",
+        "expired_stale_perc",
+        "expired_time_cap_reached_count",
+        "expire_cycle_cpu_milliseconds",
+        "evicted_keys",
+        "evicted_clients",
+        "keyspace_hits",
+        "keyspace_misses",
+        "total_error_replies",
+        "unexpected_error_replies",
+        "total_net_input_bytes",
+        "total_net_output_bytes",
+        "total_reads_processed",
+        "total_writes_processed",
+        "error_codes",
+    )
+
+    def __init__(self) -> None:
+        self.reset()
+
+    def reset(self) -> None:
+        for name in self.__slots__:
+            setattr(self, name, 0)
+        self.error_codes: dict[str, int] = {}
+
+
 class Client:
     """An asyncio protocol: uvloop and asyncio call the methods below."""
 
@@ -271,11 +305,11 @@ class Client:
             raw_pending.append(data)
             self._recover(0, 0)
             return
-        if argv.__class__ is list and argv:
+        if type(argv) is list and argv:
             # Every element a bulk string first: a nested array or map as the command name would
             # not even be hashable. _run_fast hands anything else to the exact parser.
             for arg in argv:
-                if arg.__class__ is not bytes:
+                if type(arg) is not bytes:
                     break
             else:
                 cmd = _TABLE_GET(argv[0])
@@ -350,7 +384,7 @@ class Client:
                 else:
                     argv = ahead
                     ahead = None
-                if argv.__class__ is not list or not argv:
+                if type(argv) is not list or not argv:
                     if argv is False:
                         break
                     if argv is _BROKEN:
@@ -361,7 +395,7 @@ class Client:
                     self._recover(len(batch), len(batch) - routed)
                     return
                 for arg in argv:
-                    if arg.__class__ is not bytes:
+                    if type(arg) is not bytes:
                         if run_calls:
                             _close_run(self, run_cmd, run_calls, batch[-1], started, slow_ns)
                             run_calls = 0
@@ -396,9 +430,9 @@ class Client:
                                 break
                             # Equal to name and key, [0] and [1] are bytes; with at most four
                             # arguments, [-1] and [argc - 2] cover the others.
-                            if (ahead.__class__ is not list or len(ahead) != argc or ahead[0] != name
-                                    or ahead[1] != key or ahead[-1].__class__ is not bytes
-                                    or ahead[argc - 2].__class__ is not bytes):
+                            if (type(ahead) is not list or len(ahead) != argc or ahead[0] != name
+                                    or ahead[1] != key or type(ahead[-1]) is not bytes
+                                    or type(ahead[argc - 2]) is not bytes):
                                 break
                             append(ahead)
                         else:
@@ -469,7 +503,7 @@ class Client:
         if cmd is not None:
             # The gate records the command it runs; the inline path only needs the last one.
             self.current_command = cmd
-        self.server.stats.total_commands_processed += done - routed
+        self.stats.total_commands_processed += done - routed
         if done == 0:
             # Nothing completed: what is retained is the start of one partial request.
             if len(self.raw_pending) == 1 and not self.interrupted:
@@ -567,7 +601,7 @@ class Client:
 
     def _recover(self, executed: int, inline_done: int) -> None:
         """hiredis disagreed with Redis's rules: re-parse the retained bytes exactly."""
-        self.server.stats.total_commands_processed += inline_done
+        self.stats.total_commands_processed += inline_done
         parser = self._new_exact_parser()
         parser.feed(b"".join(self.raw_pending))
         skip = executed
@@ -668,7 +702,7 @@ class Client:
                 return
             self.transport.write(data)
             out.clear()
-            stats = self.server.stats
+            stats = self.stats
             stats.total_net_output_bytes += len(data)
             stats.total_writes_processed += 1
             if self.write_blocked:
@@ -692,7 +726,7 @@ class Client:
             if (self.write_blocked or len(data) > CHECKED_WRITE_BYTES) and output_refused(self, len(data)):
                 return
             self.transport.write(data)
-            stats = self.server.stats
+            stats = self.stats
             stats.total_net_output_bytes += len(data)
             stats.total_writes_processed += 1
             if self.write_blocked:
@@ -745,7 +779,7 @@ class Client:
         return self.server.client_info_line(self)
 
 
-def write_queued(queue: list[Client], stats: Any) -> None:
+def write_queued(queue: list[Client], stats: Stats) -> None:
     """Write out the replies of the clients in ``queue``, which waited for the end of the loop
     turn (Server.flush_queued); part of the lane so that the compiled build reads the clients'
     fields directly."""

@@ -16,7 +16,7 @@ from . import __version__
 from . import eviction, limits, metrics, observe
 from .blocking import BlockingState
 from .config import Config
-from .connection import Client, write_queued
+from .connection import Client, Stats, write_queued
 from .errors import error_code
 from .keyspace.db import Db, now_ms
 from .notify import NOTIFY_EXPIRED, notify
@@ -33,39 +33,6 @@ except ImportError:  # pragma: no cover - depends on the platform
 
 LEVELS = {"debug": 0, "verbose": 1, "notice": 2, "warning": 3, "nothing": 4}
 LEVEL_MARKS = ".-*#"
-
-
-class Stats:
-    """INFO stats counters; CONFIG RESETSTAT zeroes them."""
-
-    __slots__ = (
-        "total_connections_received",
-        "total_commands_processed",
-        "rejected_connections",
-        "expired_keys",
-        "expired_stale_perc",
-        "expired_time_cap_reached_count",
-        "expire_cycle_cpu_milliseconds",
-        "evicted_keys",
-        "evicted_clients",
-        "keyspace_hits",
-        "keyspace_misses",
-        "total_error_replies",
-        "unexpected_error_replies",
-        "total_net_input_bytes",
-        "total_net_output_bytes",
-        "total_reads_processed",
-        "total_writes_processed",
-        "error_codes",
-    )
-
-    def __init__(self) -> None:
-        self.reset()
-
-    def reset(self) -> None:
-        for name in self.__slots__:
-            setattr(self, name, 0)
-        self.error_codes: dict[str, int] = {}
 
 
 class Server:
