@@ -3,6 +3,8 @@
 import os
 import sys
 
+from .compiled import MODULES, STAMP, sources_digest
+
 __version__ = "0.1.0"
 # The Redis version whose behaviour Vermilion follows (INFO redis_version, HELLO, Lua).
 REDIS_VERSION = "7.0.15"
@@ -16,43 +18,39 @@ def __getattr__(name: str):
     raise AttributeError(name)
 
 
-class _SourceLane:
-    """Import hook that loads vermilion.connection from its .py source, ahead of a compiled
-    build (setup.py) that is refused (VERMILION_PURE=1) or no longer matches the source."""
+class _Sources:
+    """Import hook that loads the compiled modules (vermilion.compiled.MODULES) from their .py
+    sources, ahead of a compiled build (setup.py) that is refused (VERMILION_PURE=1) or no
+    longer matches the sources."""
 
-    source = os.path.join(os.path.dirname(os.path.abspath(__file__)), "connection.py")
+    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
     @classmethod
     def find_spec(cls, name: str, path: object = None, target: object = None):
-        if name != "vermilion.connection":
+        if name not in MODULES:
             return None
         from importlib.util import spec_from_file_location
 
-        return spec_from_file_location(name, cls.source)
+        return spec_from_file_location(name, os.path.join(cls.root, *name.split(".")) + ".py")
 
 
-def _compiled_lane_usable() -> bool:
-    """Whether a compiled connection lane beside the source may be imported."""
+def _compiled_build_usable() -> bool:
+    """Whether the compiled modules beside the sources may be imported (all of them: they
+    cimport one another's types, so a mix of compiled and source modules cannot work)."""
     from importlib.machinery import EXTENSION_SUFFIXES
 
-    here = os.path.dirname(_SourceLane.source)
-    if not any(os.path.exists(os.path.join(here, "connection" + suffix)) for suffix in EXTENSION_SUFFIXES):
-        return True  # nothing compiled: the source is what gets imported anyway
+    bases = [os.path.join(_Sources.root, *name.split(".")) for name in MODULES]
+    if not any(os.path.exists(base + suffix) for base in bases for suffix in EXTENSION_SUFFIXES):
+        return True  # nothing compiled: the sources are what gets imported anyway
     if os.environ.get("VERMILION_PURE", "") not in ("", "0"):
         return False
-    import hashlib
-
-    digest = hashlib.sha256()
     try:
-        for name in ("connection.py", "connection.pxd"):
-            with open(os.path.join(here, name), "rb") as source:
-                digest.update(source.read())
-        with open(os.path.join(here, "connection.sha256")) as stamp:
+        with open(os.path.join(_Sources.root, "vermilion", STAMP)) as stamp:
             built_from = stamp.read().strip()
+        return built_from == sources_digest(_Sources.root)
     except OSError:
         return False
-    return built_from == digest.hexdigest()
 
 
-if not _compiled_lane_usable():
-    sys.meta_path.insert(0, _SourceLane)
+if not _compiled_build_usable():
+    sys.meta_path.insert(0, _Sources)

@@ -1,9 +1,12 @@
-# Types for the compiled build of connection.py (Cython's augmenting .pxd): Client becomes an
-# extension type, so the lane reads and writes its fields directly instead of through attribute
-# lookups, and the hottest calls inside the lane become C calls. The fields stay public: the
+# Types for the compiled build of connection.py (Cython's augmenting .pxd, see
+# vermilion/compiled.py): Client becomes an extension type, so the lane reads and writes its
+# fields directly instead of through attribute lookups, and the hottest calls inside the lane
+# become C calls. The fields stay public: the
 # rest of the server, plain Python, uses them as before. Fields keep Python object types (a flag
 # may be set to any truthy value elsewhere) except the two lists the lane appends to.
 import cython
+
+from vermilion.registry cimport Command
 
 
 cdef class Stats:
@@ -79,11 +82,14 @@ cdef class Client:
     @cython.locals(raw_pending=list, held=Py_ssize_t, stats=Stats)
     cpdef data_received(self, data)
 
-    cdef _run_one(self, cmd, list argv)
+    cdef _run_one(self, Command cmd, list argv)
 
-    @cython.locals(out=list, batch=list, group=list, runs_timed=bint, run_calls=Py_ssize_t,
+    @cython.locals(cmd=Command, run_cmd=Command, out=list, batch=list, group=list, runs_timed=bint, run_calls=Py_ssize_t,
                    routed=Py_ssize_t, done=Py_ssize_t, group_start=Py_ssize_t, argc=Py_ssize_t)
     cdef _run_fast(self, first=*)
+
+
+cdef object _close_run(Client client, Command cmd, calls, list argv, started, slow_ns)
 
 
 @cython.locals(client=Client, stats=Stats, out=list, written=Py_ssize_t, writes=Py_ssize_t)

@@ -9,9 +9,9 @@ best candidate; random policies pick a random key. Eviction works in bursts limi
 refused with the OOM error.
 
 Access bookkeeping: ``db.access`` holds each key's last access in seconds (the LRU clock, as
-Redis's 1-second LRU resolution). Under an LFU policy the databases switch to ``LfuDb``, whose
-lookups also update ``db.lfu`` (key -> 16-bit minutes << 8 | 8-bit logarithmic counter); with any
-other policy lookups pay nothing for LFU.
+Redis's 1-second LRU resolution). Under an LFU policy the databases get a ``db.lfu``, and their
+lookups also update it (key -> 16-bit minutes << 8 | 8-bit logarithmic counter,
+vermilion.keyspace.lfu); with any other policy lookups pay one test for LFU.
 """
 
 from __future__ import annotations
@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING, Any
 
 from . import memory, registry
 from .keyspace.db import Db
+from .keyspace.lfu import NoAccessTimes, lfu_decayed, lfu_minutes
 from .notify import NOTIFY_EVICTED, notify
 from .scripting.oom import script_denies_oom
 
@@ -31,138 +32,10 @@ if TYPE_CHECKING:
 
 OOM = "OOM command not allowed when used memory > 'maxmemory'."
 POOL_SIZE = 16
-LFU_INIT_VAL = 5
 # Policy names the notes use, accepted everywhere a policy is named; CONFIG GET shows the target.
 POLICY_ALIASES = {"lru": "allkeys-lru", "ttl": "volatile-ttl"}
 
 EVICT_OK, EVICT_RUNNING, EVICT_FAIL = 0, 1, 2
-
-
-def lfu_minutes() -> int:
-    return (int(time.time()) // 60) & 0xFFFF
-
-
-def lfu_decayed(packed: int, now_minutes: int, decay_time: int) -> int:
-    """The counter of a packed LFU value after its idle decay periods (LFUDecrAndReturn)."""
-    counter = packed & 0xFF
-    if packed < 256 or not decay_time:
-        # No access time recorded (a counter restored from RDB/RESTORE): not decayed yet.
-        return counter
-    last = packed >> 8
-    elapsed = now_minutes - last if now_minutes >= last else 65535 - last + now_minutes
-    periods = elapsed // decay_time
-    return counter - periods if periods < counter else 0
-
-
-def lfu_log_incr(counter: int, log_factor: int) -> int:
-    """Increment the counter with probability 1 / ((counter - LFU_INIT_VAL) * factor + 1)."""
-    if counter >= 255:
-        return 255
-    base = counter - LFU_INIT_VAL
-    if base < 0:
-        base = 0
-    if random.random() < 1.0 / (base * log_factor + 1):
-        return counter + 1
-    return counter
-
-
-class NoAccessTimes(dict):
-    """``db.access`` under an LFU policy, which keeps nothing: Redis has no access time then
-    either (the object's lru field holds the LFU counter, and OBJECT IDLETIME refuses), and a
-    dict entry per key is memory maxmemory should give to data."""
-
-    __slots__ = ()
-
-    def __setitem__(self, key: bytes, value: int) -> None:
-        return None
-
-
-class LfuDb(Db):
-    """A database under an LFU policy: every access also steps the key's LFU counter."""
-
-    __slots__ = ()
-
-    def _lfu_touch(self, key: bytes) -> None:
-        config = self.server.config
-        now = lfu_minutes()
-        lfu = self.lfu
-        packed = lfu.get(key)
-        # A key from before the switch to LFU has no counter: Redis reads its LRU field as a
-        # long-decayed counter, 0.
-        counter = 0 if packed is None else lfu_decayed(packed, now, config.lfu_decay_time)
-        lfu[key] = (now << 8) | lfu_log_incr(counter, config.lfu_log_factor)
-
-    def lookup_read(self, key: bytes) -> Any:
-        value = Db.lookup_read(self, key)
-        if value is not None:
-            self._lfu_touch(key)
-        return value
-
-    def lookup_write(self, key: bytes) -> Any:
-        value = Db.lookup_write(self, key)
-        if value is not None:
-            self._lfu_touch(key)
-        return value
-
-    def lookup_read_notouch(self, key: bytes) -> Any:
-        lfu = self.lfu
-        before = lfu.get(key)
-        value = Db.lookup_read_notouch(self, key)
-        if before is not None:
-            lfu[key] = before
-        else:
-            lfu.pop(key, None)
-        return value
-
-    def _lfu_store(self, key: bytes) -> None:
-        # A new key starts at LFU_INIT_VAL; overwriting one counts as an access (Redis looks the
-        # key up for writing, then keeps its counter when replacing the value).
-        if key in self.lfu or key in self.data:
-            self._lfu_touch(key)
-        else:
-            self.lfu[key] = (lfu_minutes() << 8) | LFU_INIT_VAL
-
-    def set_value(self, key: bytes, value: Any, keep_ttl: bool = False) -> None:
-        self._lfu_store(key)
-        Db.set_value(self, key, value, keep_ttl)
-
-    def set_value_expiring(self, key: bytes, value: Any, when_ms: int) -> None:
-        self._lfu_store(key)
-        Db.set_value_expiring(self, key, value, when_ms)
-
-    def add_copy(self, key: bytes, value: Any, when_ms: int | None) -> None:
-        self.lfu[key] = (lfu_minutes() << 8) | LFU_INIT_VAL
-        Db.add_copy(self, key, value, when_ms)
-
-    def delete(self, key: bytes) -> bool:
-        self.lfu.pop(key, None)
-        return Db.delete(self, key)
-
-    def expire_key(self, key: bytes) -> None:
-        self.lfu.pop(key, None)
-        Db.expire_key(self, key)
-
-    def flush(self) -> int:
-        self.lfu = {}
-        removed = Db.flush(self)
-        self.access = NoAccessTimes()
-        return removed
-
-    def rename(self, source: bytes, target: bytes) -> None:
-        packed = self.lfu.pop(source, None)
-        Db.rename(self, source, target)
-        if packed is not None:
-            self.lfu[target] = packed
-
-    def move_key(self, key: bytes, target: Db) -> None:
-        packed = self.lfu.pop(key, None)
-        Db.move_key(self, key, target)
-        if packed is not None and target.lfu is not None:
-            target.lfu[key] = packed
-
-    def swap_contents(self, other: Db) -> None:
-        Db.swap_contents(self, other)
-        self.lfu, other.lfu = other.lfu, self.lfu
 
 
 def key_frequency(db: Db, key: bytes) -> int:
@@ -240,12 +113,11 @@ class Eviction:
         self.pool_keys = set()
         lfu = "lfu" in policy
         for db in server.dbs:
-            if lfu and db.__class__ is not LfuDb:
-                db.lfu = {} if db.lfu is None else db.lfu
+            # A database counts LFU accesses while it has a db.lfu (vermilion.keyspace.lfu).
+            if lfu and db.lfu is None:
+                db.lfu = {}
                 db.access = NoAccessTimes()
-                db.__class__ = LfuDb
-            elif not lfu and db.__class__ is LfuDb:
-                db.__class__ = Db
+            elif not lfu and db.lfu is not None:
                 db.lfu = None
                 db.access = {}
         _set_gate(server, bool(config.maxmemory))

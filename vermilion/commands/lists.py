@@ -166,14 +166,14 @@ def _push(client, argv: list[bytes], left: bool, only_existing: bool) -> bytes:
 # everything else goes through the general functions.
 
 
-@command("lpush")
 def lpush(client, argv):
     if len(argv) == 3:
         db = client.db
         key = argv[1]
-        value = db.data.get(key)
-        if (value.__class__ is ListValue and not (db.expires and key in db.expires)
+        found = db.data.get(key)
+        if (found.__class__ is ListValue and not (db.expires and key in db.expires)
                 and db.lfu is None):
+            value = found
             element = argv[2]
             size = len(element)
             encoded = (BULK_HEADERS[size] + element + b"\r\n" if size < BULK_HEADER_LIMIT
@@ -197,14 +197,14 @@ def lpush(client, argv):
     return _push(client, argv, LEFT, False)
 
 
-@command("rpush")
 def rpush(client, argv):
     if len(argv) == 3:
         db = client.db
         key = argv[1]
-        value = db.data.get(key)
-        if (value.__class__ is ListValue and not (db.expires and key in db.expires)
+        found = db.data.get(key)
+        if (found.__class__ is ListValue and not (db.expires and key in db.expires)
                 and db.lfu is None):
+            value = found
             element = argv[2]
             size = len(element)
             items = value.items
@@ -220,6 +220,12 @@ def rpush(client, argv):
                 notify(db, NOTIFY_LIST, b"rpush", key)
             return b":%d\r\n" % (len(items) - value.head)
     return _push(client, argv, RIGHT, False)
+
+
+# Registered after their definitions: the compiled build types them (lists.pxd) as cpdef
+# functions, which Cython would silently strip of a decorator.
+command("lpush")(lpush)
+command("rpush")(rpush)
 
 
 def _encoded_elements(group: list[list[bytes]]) -> list[bytes]:
@@ -337,10 +343,11 @@ def _pop(client, argv: list[bytes], left: bool) -> bytes:
 def _pop_one_fast(client, key: bytes, left: bool) -> bytes | None:
     """LPOP / RPOP without a count on a list without a TTL; None when that does not apply."""
     db = client.db
-    value = db.data.get(key)
-    if (value.__class__ is not ListValue or (db.expires and key in db.expires)
+    found = db.data.get(key)
+    if (found.__class__ is not ListValue or (db.expires and key in db.expires)
             or db.lfu is not None):
         return None
+    value = found
     element = value.pop_head() if left else value.items.pop()
     server = client.server
     if server.notify_flags:
@@ -357,7 +364,6 @@ def _pop_one_fast(client, key: bytes, left: bool) -> bytes | None:
     return element
 
 
-@command("lpop")
 def lpop(client, argv):
     if len(argv) == 2:
         reply = _pop_one_fast(client, argv[1], LEFT)
@@ -366,13 +372,17 @@ def lpop(client, argv):
     return _pop(client, argv, LEFT)
 
 
-@command("rpop")
 def rpop(client, argv):
     if len(argv) == 2:
         reply = _pop_one_fast(client, argv[1], RIGHT)
         if reply is not None:
             return reply
     return _pop(client, argv, RIGHT)
+
+
+# Registered after their definitions, as LPUSH and RPUSH (typed in lists.pxd).
+command("lpop")(lpop)
+command("rpop")(rpop)
 
 
 def _pop_run(client, group, left: bool) -> list[bytes] | None:

@@ -94,20 +94,20 @@ def _max_intset(client) -> int:
 # -- single-key commands ------------------------------------------------------------------------
 
 
-@command("sadd")
 def sadd(client, argv):
     db = client.db
     key = argv[1]
     if len(argv) == 3:
         # One member into an existing set without a TTL or LFU counting: the benchmarked hot
         # case, inline (the lookup is lookup_write's, an existing member answers at once).
-        value = db.data.get(key)
-        if (value.__class__ is RedisSet and not (db.expires and key in db.expires)
+        found = db.data.get(key)
+        if (found.__class__ is RedisSet and not (db.expires and key in db.expires)
                 and db.lfu is None):
+            existing = found
             db.access[key] = client.server.lru_clock
-            if argv[2] in value.positions:
+            if argv[2] in existing.positions:
                 return ZERO
-            value.add(argv[2], client.server.config.set_max_intset_entries)
+            existing.add(argv[2], client.server.config.set_max_intset_entries)
             db.modified(key)
             notify(db, NOTIFY_SET, b"sadd", key)
             return ONE
@@ -137,6 +137,11 @@ def sadd(client, argv):
         db.modified(key, added)
     notify(db, NOTIFY_SET, b"sadd", key)
     return integer(added)
+
+
+# Registered after its definition: the compiled build types it (sets.pxd) as a cpdef function,
+# which Cython would silently strip of a decorator.
+command("sadd")(sadd)
 
 
 @run_of("sadd", 3)

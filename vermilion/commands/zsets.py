@@ -236,7 +236,6 @@ def _zadd_generic(client, argv: list[bytes], incr: bool) -> bytes:
     return integer(added + updated if ch else added)
 
 
-@command("zadd")
 def zadd(client, argv):
     if len(argv) != 4:
         return _zadd_generic(client, argv, False)
@@ -301,6 +300,11 @@ def zadd(client, argv):
         db.modified(key)
     notify(db, NOTIFY_ZSET, b"zadd", key)
     return ONE
+
+
+# Registered after its definition: the compiled build types it (zsets.pxd) as a cpdef function,
+# which Cython would silently strip of a decorator.
+command("zadd")(zadd)
 
 
 @run_of("zadd", 4)

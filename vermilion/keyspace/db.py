@@ -13,6 +13,7 @@ import time
 from typing import TYPE_CHECKING, Any
 
 from ..memory import SPECIAL_STRING_FIRST, string_key_cost, string_replacement_cost
+from .lfu import LFU_INIT_VAL, NoAccessTimes, lfu_decayed, lfu_log_incr, lfu_minutes
 from ..notify import NOTIFY_KEY_MISS, NOTIFY_NEW, notify
 
 if TYPE_CHECKING:
@@ -105,6 +106,8 @@ class Db:
                 return None
         self.stats.keyspace_hits += 1
         self.access[key] = self.server.lru_clock
+        if self.lfu is not None:
+            self._lfu_touch(key)
         return value
 
     def lookup_write(self, key: bytes) -> Any:
@@ -119,6 +122,8 @@ class Db:
                     self.expire_key(key)
                 return None
         self.access[key] = self.server.lru_clock
+        if self.lfu is not None:
+            self._lfu_touch(key)
         return value
 
     def exists(self, key: bytes) -> bool:
@@ -131,6 +136,8 @@ class Db:
 
     def set_value(self, key: bytes, value: Any, keep_ttl: bool = False) -> None:
         """Create or overwrite ``key``; drops its TTL unless ``keep_ttl``."""
+        if self.lfu is not None:
+            self._lfu_store(key)
         data = self.data
         server = self.server
         old = data.get(key)
@@ -153,6 +160,8 @@ class Db:
 
     def delete(self, key: bytes) -> bool:
         """Remove ``key`` if it exists (expired or not); True when something was removed."""
+        if self.lfu is not None:
+            self.lfu.pop(key, None)
         value = self.data.pop(key, None)
         if value is None:
             return False
@@ -236,6 +245,26 @@ class Db:
         if value.__class__ is not bytes:
             self.mem_dirty.add(key)
 
+    # -- LFU counting (vermilion.keyspace.lfu), while the database has a db.lfu ------------------
+
+    def _lfu_touch(self, key: bytes) -> None:
+        config = self.server.config
+        now = lfu_minutes()
+        lfu = self.lfu
+        packed = lfu.get(key)
+        # A key from before the switch to LFU has no counter: Redis reads its LRU field as a
+        # long-decayed counter, 0.
+        counter = 0 if packed is None else lfu_decayed(packed, now, config.lfu_decay_time)
+        lfu[key] = (now << 8) | lfu_log_incr(counter, config.lfu_log_factor)
+
+    def _lfu_store(self, key: bytes) -> None:
+        # A new key starts at LFU_INIT_VAL; overwriting one counts as an access (Redis looks the
+        # key up for writing, then keeps its counter when replacing the value).
+        if key in self.lfu or key in self.data:
+            self._lfu_touch(key)
+        else:
+            self.lfu[key] = (lfu_minutes() << 8) | LFU_INIT_VAL
+
     # -- memory accounting (vermilion.memory) ---------------------------------------------------
 
     def _recount(self, key: bytes, old: Any, value: Any) -> None:
@@ -265,6 +294,8 @@ class Db:
 
     def expire_key(self, key: bytes) -> None:
         """Remove a key whose time has come (lazily on access or by the active cycle)."""
+        if self.lfu is not None:
+            self.lfu.pop(key, None)
         value = self.data.pop(key, None)
         if value is not None:
             self._uncount(key, value)
@@ -283,7 +314,11 @@ class Db:
             self.touch_all_watched(None)
         self.data = {}
         self.expires = {}
-        self.access = {}
+        if self.lfu is not None:
+            self.lfu = {}
+            self.access = NoAccessTimes()
+        else:
+            self.access = {}
         self.mem_costs = {}
         self.mem_total = 0
         self.mem_dirty = set()
@@ -377,13 +412,22 @@ class Db:
         as Redis's LOOKUP_NOTOUCH reads do (EXISTS, TYPE, TTL, OBJECT)."""
         access = self.access
         before = access.get(key)
+        lfu = self.lfu
+        counted = lfu.get(key) if lfu is not None else None
         value = self.lookup_read(key)
         if value is not None and before is not None:
             access[key] = before
+        if lfu is not None:
+            if counted is not None:
+                lfu[key] = counted
+            else:
+                lfu.pop(key, None)
         return value
 
     def set_value_expiring(self, key: bytes, value: Any, when_ms: int) -> None:
         """Create or overwrite ``key`` with an expiry time in one change (SET EX, SETEX...)."""
+        if self.lfu is not None:
+            self._lfu_store(key)
         data = self.data
         server = self.server
         old = data.get(key)
@@ -398,6 +442,7 @@ class Db:
 
     def rename(self, source: bytes, target: bytes) -> None:
         """Move ``source``'s value, expiry and access time to ``target`` (which is replaced)."""
+        packed = self.lfu.pop(source, None) if self.lfu is not None else None
         value = self.data.pop(source)
         self._uncount(source, value)
         when = self.expires.pop(source, None)
@@ -414,6 +459,8 @@ class Db:
             self.expires[target] = when
         if seen is not None:
             self.access[target] = seen
+        if packed is not None:
+            self.lfu[target] = packed
         self.modified(source, 0)
         self.modified(target)
         if self.server.notify_flags:
@@ -422,6 +469,7 @@ class Db:
 
     def move_key(self, key: bytes, target: Db) -> None:
         """Move ``key`` with its expiry and access time to another database (MOVE)."""
+        packed = self.lfu.pop(key, None) if self.lfu is not None else None
         value = self.data.pop(key)
         self._uncount(key, value)
         when = self.expires.pop(key, None)
@@ -433,6 +481,8 @@ class Db:
             target.expires[key] = when
         if seen is not None:
             target.access[key] = seen
+        if packed is not None and target.lfu is not None:
+            target.lfu[key] = packed
         self.modified(key, 0)
         target.modified(key)
         if self.server.notify_flags:
@@ -440,6 +490,8 @@ class Db:
 
     def add_copy(self, key: bytes, value: Any, when_ms: int | None) -> None:
         """Store a copied value (COPY), replacing any current one; the copy is a new object."""
+        if self.lfu is not None:
+            self.lfu[key] = (lfu_minutes() << 8) | LFU_INIT_VAL
         replaced = self.data.get(key)
         if replaced is not None:
             self._uncount(key, replaced)
@@ -463,7 +515,7 @@ class Db:
         if other.watched:
             other.touch_all_watched(self)
         for name in ("data", "expires", "access", "expire_scan", "expire_scan_pos", "avg_ttl",
-                     "mem_costs", "mem_total", "mem_dirty", "mem_keys"):
+                     "mem_costs", "mem_total", "mem_dirty", "mem_keys", "lfu"):
             mine, theirs = getattr(self, name), getattr(other, name)
             setattr(self, name, theirs)
             setattr(other, name, mine)
