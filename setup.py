@@ -58,7 +58,7 @@ def _warn(exc: Exception) -> None:
 
 
 def extensions() -> list:
-    if os.environ.get("VERMILION_PURE", "") not in ("", "0"):
+    if COMPILED["pure_requested"]():
         return []
     try:
         from Cython.Build import cythonize

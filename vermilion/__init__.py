@@ -3,7 +3,7 @@
 import os
 import sys
 
-from .compiled import MODULES, STAMP, sources_digest
+from .compiled import MODULES, STAMP, pure_requested, sources_digest
 
 __version__ = "0.1.0"
 # The Redis version whose behaviour Vermilion follows (INFO redis_version, HELLO, Lua).
@@ -42,7 +42,7 @@ def _compiled_build_usable() -> bool:
     bases = [os.path.join(_Sources.root, *name.split(".")) for name in MODULES]
     if not any(os.path.exists(base + suffix) for base in bases for suffix in EXTENSION_SUFFIXES):
         return True  # nothing compiled: the sources are what gets imported anyway
-    if os.environ.get("VERMILION_PURE", "") not in ("", "0"):
+    if pure_requested():
         return False
     try:
         with open(os.path.join(_Sources.root, "vermilion", STAMP)) as stamp:

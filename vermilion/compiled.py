@@ -16,7 +16,6 @@ from __future__ import annotations
 import hashlib
 import os
 
-# Dependencies first: a module's cimports must be compiled before it.
 MODULES = (
     "vermilion.registry",
     "vermilion.connection",
@@ -32,6 +31,11 @@ MODULES = (
 
 # Written beside the compiled modules by the build: the digest of the sources it compiled.
 STAMP = "compiled.sha256"
+
+
+def pure_requested() -> bool:
+    """VERMILION_PURE set (to anything but 0): no build at install time, sources at run time."""
+    return os.environ.get("VERMILION_PURE", "") not in ("", "0")
 
 
 def source_paths(root: str) -> list[str]:

@@ -1,9 +1,9 @@
 # Types for the compiled build of connection.py (Cython's augmenting .pxd, see
 # vermilion/compiled.py): Client becomes an extension type, so the lane reads and writes its
 # fields directly instead of through attribute lookups, and the hottest calls inside the lane
-# become C calls. The fields stay public: the
-# rest of the server, plain Python, uses them as before. Fields keep Python object types (a flag
-# may be set to any truthy value elsewhere) except the two lists the lane appends to.
+# become C calls. The fields stay public: the rest of the server, plain Python, uses them as
+# before. Fields keep Python object types (a flag may be set to any truthy value elsewhere)
+# except the two lists the lane appends to.
 import cython
 
 from vermilion.registry cimport Command

@@ -8,19 +8,18 @@ VERMILION_PURE=1.
 
 from __future__ import annotations
 
+import importlib
 import os
+import re
 import shutil
 import subprocess
 import sys
 from pathlib import Path
 
-import importlib
-import re
-
 import pytest
 
 import vermilion.connection
-from vermilion.compiled import MODULES
+from vermilion.compiled import MODULES, pure_requested
 
 PACKAGE = Path(vermilion.connection.__file__).parent
 ROOT = PACKAGE.parent
@@ -43,13 +42,9 @@ LANE_TESTS = [
 ]
 
 
-def _pure_requested() -> bool:
-    return os.environ.get("VERMILION_PURE", "") not in ("", "0")
-
-
 def test_lane_is_the_one_asked_for() -> None:
     files = [importlib.import_module(name).__file__ for name in MODULES]
-    if _pure_requested():
+    if pure_requested():
         assert not vermilion.connection.COMPILED
         assert all(file.endswith(".py") for file in files), files
     elif os.environ.get("CI") == "true":
@@ -81,7 +76,7 @@ def _all_sources(files: list[str]) -> bool:
     return len(files) == len(MODULES) and all(file.endswith(".py") for file in files)
 
 
-@pytest.mark.skipif(not vermilion.connection.COMPILED or _pure_requested(),
+@pytest.mark.skipif(not vermilion.connection.COMPILED or pure_requested(),
                     reason="needs the compiled lane")
 def test_a_build_that_no_longer_matches_its_source_is_not_used(tmp_path: Path) -> None:
     tree = tmp_path / "tree"
@@ -112,7 +107,7 @@ def test_no_typed_function_carries_a_decorator() -> None:
             assert not match.group(1), f"{name}.{function} is typed in the .pxd and decorated"
 
 
-@pytest.mark.skipif(_pure_requested(), reason="this is the run it starts")
+@pytest.mark.skipif(pure_requested(), reason="this is the run it starts")
 def test_the_pure_lane_passes_the_lane_tests() -> None:
     result = subprocess.run(
         [sys.executable, "-m", "pytest", "-q", "-x", "-p", "no:cacheprovider", *LANE_TESTS],

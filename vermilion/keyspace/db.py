@@ -13,8 +13,8 @@ import time
 from typing import TYPE_CHECKING, Any
 
 from ..memory import SPECIAL_STRING_FIRST, string_key_cost, string_replacement_cost
-from .lfu import LFU_INIT_VAL, NoAccessTimes, lfu_decayed, lfu_log_incr, lfu_minutes
 from ..notify import NOTIFY_KEY_MISS, NOTIFY_NEW, notify
+from .lfu import NoAccessTimes, lfu_decayed, lfu_log_incr, lfu_minutes, lfu_packed
 
 if TYPE_CHECKING:
     from ..server import Server
@@ -263,7 +263,7 @@ class Db:
         if key in self.lfu or key in self.data:
             self._lfu_touch(key)
         else:
-            self.lfu[key] = (lfu_minutes() << 8) | LFU_INIT_VAL
+            self.lfu[key] = lfu_packed()
 
     # -- memory accounting (vermilion.memory) ---------------------------------------------------
 
@@ -491,7 +491,7 @@ class Db:
     def add_copy(self, key: bytes, value: Any, when_ms: int | None) -> None:
         """Store a copied value (COPY), replacing any current one; the copy is a new object."""
         if self.lfu is not None:
-            self.lfu[key] = (lfu_minutes() << 8) | LFU_INIT_VAL
+            self.lfu[key] = lfu_packed()
         replaced = self.data.get(key)
         if replaced is not None:
             self._uncount(key, replaced)

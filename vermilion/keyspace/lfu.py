@@ -17,6 +17,12 @@ def lfu_minutes() -> int:
     return (int(time.time()) // 60) & 0xFFFF
 
 
+def lfu_packed(counter: int = LFU_INIT_VAL) -> int:
+    """``counter`` stamped with the current minute: a new key's value (LFU_INIT_VAL), or a
+    counter restored from RDB or RESTORE."""
+    return (lfu_minutes() << 8) | counter
+
+
 def lfu_decayed(packed: int, now_minutes: int, decay_time: int) -> int:
     """The counter of a packed LFU value after its idle decay periods (LFUDecrAndReturn)."""
     counter = packed & 0xFF

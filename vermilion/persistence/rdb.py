@@ -346,9 +346,9 @@ def set_key_frequency(db: Any, key: bytes, freq: int | None) -> None:
     lfu = getattr(db, "lfu", None)
     if lfu is None:
         return
-    from ..keyspace.lfu import LFU_INIT_VAL, lfu_minutes
+    from ..keyspace.lfu import lfu_packed
 
-    lfu[key] = (lfu_minutes() << 8) | (LFU_INIT_VAL if freq is None else freq)
+    lfu[key] = lfu_packed() if freq is None else lfu_packed(freq)
 
 
 def write_rdb(server: Any, out: BinaryIO, *, extra_aux: dict[bytes, bytes] | None = None) -> None:
